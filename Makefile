@@ -1,0 +1,46 @@
+# Two commands for a fresh machine with only Python 3:  make lab  and  make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint clean
+
+# Create the virtual environment and install the package with its dependencies.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open JupyterLab on the first notebook
+	$(BIN)/jupyter lab notebooks/00-Run-It-and-Generate-Text.ipynb
+
+test: unit nbval  ## unit tests, then every notebook under nbval
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+# Strict nbval: every committed text output must match a fresh run.
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval notebooks --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+# Re-execute every notebook in a fresh kernel and save its outputs (run before committing one).
+execute: $(STAMP)
+	for nb in notebooks/[0-9]*.ipynb; do \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+
+mutants: $(STAMP)  ## plant known bugs in a copy of the core; each must be caught
+	$(BIN)/python tests/mutants.py
+
+bench: $(STAMP)  ## speed figures for the README
+	$(BIN)/python benchmarks/bench.py
+
+browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move sliders
+	$(BIN)/python -m pip install --quiet playwright
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	$(BIN)/python tests/browser_test.py
+
+clean:
+	rm -rf $(VENV) screenshots
