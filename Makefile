@@ -42,5 +42,12 @@ browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move s
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python tests/browser_test.py
 
+# The pre-trained model the notebooks load: the blog post's run (H=100, T=25, 50,000 iterations).
+checkpoint: $(STAMP)
+	mkdir -p checkpoints
+	$(BIN)/python -m charrnn_core train --data data/shakespeare.txt --hidden-size 100 \
+		--seq-length 25 --iters 50000 --seed 0 --print-every 5000 --sample-every 0 \
+		--checkpoint-every 0 --out checkpoints/shakespeare-h100.npz
+
 clean:
 	rm -rf $(VENV) screenshots

@@ -651,6 +651,9 @@ def save_checkpoint(path, params, vocab: Vocab, **meta) -> None:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it normal file permissions
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

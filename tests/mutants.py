@@ -1,0 +1,159 @@
+"""Mutation check: plant known bugs in a copy of the core, one at a time; each must be caught.
+
+    python tests/mutants.py            # every mutant (unit tests first, then the notebooks)
+    python tests/mutants.py --list     # just print the mutants
+    python tests/mutants.py dhnext     # only the mutants whose name contains "dhnext"
+
+For each mutant a temporary copy of the repo gets the edited charrnn_core.py; the unit
+tests run against it (PYTHONPATH puts the copy first), and if they all pass, nbval runs
+every notebook. Prints a table mutant -> first failing test, and exits 1 if any survives.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# name -> [(text in charrnn_core.py, replacement), ...]; each text must occur exactly once.
+MUTANTS = {
+    "dhnext dropped (per-step backward)": [
+        ("dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
+    ],
+    "dhnext dropped (batched backward)": [
+        ("dhraw[t] = dtanh[t] * (dh_out[t] + dhnext)", "dhraw[t] = dtanh[t] * dh_out[t]"),
+    ],
+    "dy[target] -= 1 removed (per-step)": [
+        ("dy[targets[t]] -= 1", "dy[targets[t]] -= 0"),
+    ],
+    "dy[target] -= 1 removed (batched)": [
+        ("dy[targets, steps, cols] -= 1", "dy[targets, steps, cols] -= 0"),
+    ],
+    "Whh.T replaced by Whh (per-step)": [
+        ("dhnext = Whh.T @ dhraw  #", "dhnext = Whh @ dhraw  #"),
+    ],
+    "Whh.T replaced by Whh (batched)": [
+        ("dhnext = Whh.T @ dhraw[t]", "dhnext = Whh @ dhraw[t]"),
+    ],
+    "1 - h**2 factor removed (per-step)": [
+        ("dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
+    ],
+    "1 - h**2 factor removed (batched)": [
+        ("dtanh = 1 - h * h", "dtanh = np.ones_like(h)"),
+    ],
+    "targets shifted by one (per-step backward)": [
+        ("dy[targets[t]] -= 1", "dy[targets[t - 1]] -= 1"),
+    ],
+    "targets shifted by one (training windows)": [
+        ("streams[p + 1:p + seq_length + 1]", "streams[p:p + seq_length]"),
+    ],
+    "elementwise clipping that doesn't clip": [
+        ("np.clip(g, -limit, limit)", "g.copy()"),
+    ],
+    "global-norm clipping that doesn't clip": [
+        ("scale = max_norm / norm if norm > max_norm else 1.0", "scale = 1.0"),
+    ],
+    "Adagrad rebinds instead of updating in place": [
+        ("param -= self.learning_rate * g / np.sqrt(self.mem[k] + self.eps)",
+         "param = param - self.learning_rate * g / np.sqrt(self.mem[k] + self.eps)"),
+    ],
+    "Adagrad without the square root": [
+        ("np.sqrt(self.mem[k] + self.eps)", "(self.mem[k] + self.eps)"),
+    ],
+    "temperature ignored in sampling": [
+        ("softmax((Why @ h + by) / temperature)", "softmax(Why @ h + by)"),
+    ],
+    "checkpoint load skips shape validation": [
+        ("V, _ = check_params(params)\n        if V != vocab.size",
+         "V = params['Wxh'].shape[-1]\n        if V != vocab.size"),
+    ],
+    "softmax without the max shift": [
+        ("np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),
+    ],
+    "numerical_gradient forgets to restore x": [
+        ("            x[ix] = old\n        grad[ix]", "            pass\n        grad[ix]"),
+    ],
+    "hidden state not carried between windows": [
+        ("loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)",
+         "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
+    ],
+}
+
+
+def apply(source: str, edits) -> str:
+    for old, new in edits:
+        n = source.count(old)
+        if n != 1:
+            raise SystemExit(f"mutant text found {n} times (expected once): {old!r}")
+        source = source.replace(old, new)
+    return source
+
+
+def first_failure(output: str) -> str | None:
+    m = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
+    return m.group(1) if m else None
+
+
+def run(cmd, cwd, env, timeout):
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", "(timed out)"
+    return p.returncode, p.stdout + p.stderr
+
+
+def check(name, edits, workdir: Path) -> str:
+    """Return what caught the mutant, or '' if it survived."""
+    (workdir / "charrnn_core.py").write_text(apply((ROOT / "charrnn_core.py").read_text(), edits))
+    env = dict(os.environ, PYTHONPATH=str(workdir), PYTHONDONTWRITEBYTECODE="1")
+    py = sys.executable
+    code, out = run([py, "-m", "pytest", "tests", "-x", "-q", "-rfE", "-p", "no:cacheprovider"],
+                    workdir, env, 300)
+    if code != 0:
+        return f"unit: {first_failure(out) or code}"
+    code, out = run([py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-x", "-q",
+                     "-rfE", "-p", "no:cacheprovider",
+                     "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"], workdir, env, 600)
+    if code != 0:
+        return f"nbval: {first_failure(out) or code}"
+    return ""
+
+
+def main(argv) -> int:
+    if "--list" in argv:
+        print("\n".join(MUTANTS))
+        return 0
+    chosen = {k: v for k, v in MUTANTS.items() if not argv or any(a in k for a in argv)}
+    source = (ROOT / "charrnn_core.py").read_text()
+    for edits in chosen.values():  # fail early if the core changed under a mutant
+        apply(source, edits)
+    survivors = []
+    print(f"| mutant | caught by | seconds |\n|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
+        work = Path(tmp)
+        shutil.copy(ROOT / "pyproject.toml", work)
+        for folder in ("tests", "notebooks", "data", "checkpoints"):
+            if (ROOT / folder).exists():
+                shutil.copytree(ROOT / folder, work / folder,
+                                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        for name, edits in chosen.items():
+            start = time.perf_counter()
+            caught = check(name, edits, work)
+            if not caught:
+                survivors.append(name)
+            print(f"| {name} | {caught or 'SURVIVED'} | {time.perf_counter() - start:.0f} |",
+                  flush=True)
+    print(f"\n{len(chosen) - len(survivors)} of {len(chosen)} mutants caught.")
+    if survivors:
+        print("Survivors (no test or notebook noticed the bug):\n  " + "\n  ".join(survivors))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
