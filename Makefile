@@ -19,7 +19,7 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook
 test: unit nbval  ## unit tests, then every notebook under nbval
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -p no:nbval
 
 # Strict nbval: every committed text output must match a fresh run.
 nbval: $(STAMP)

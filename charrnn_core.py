@@ -190,8 +190,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
     Subtracting the column maximum first changes nothing mathematically
     (softmax(z) == softmax(z - c)) but keeps exp() from overflowing.
     """
-    e = np.exp(z - np.max(z, axis=0, keepdims=True))
-    return e / np.sum(e, axis=0, keepdims=True)
+    z = np.asarray(z)
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
 
 
 def _check_sequences(params, inputs, targets, hprev, batched=False):
@@ -231,7 +232,8 @@ def forward(params, inputs, targets, hprev):
         # Wxh @ one_hot(ix) is column ix of Wxh: index it instead of multiplying.
         hs[t] = np.tanh(Wxh[:, ix:ix + 1] + Whh @ hs[t - 1] + bh)
         ps[t] = softmax(Why @ hs[t] + by)
-        loss -= math.log(ps[t][targets[t], 0])
+        p_target = ps[t][targets[t], 0]
+        loss -= math.log(p_target) if p_target > 0 else -math.inf  # underflow: infinite loss
     return loss, (inputs, targets, hs, ps)
 
 
@@ -257,14 +259,14 @@ def backward(params, cache, last_step_only=False):
         dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(target): softmax + cross-entropy
         if last_step_only and t < T - 1:
             dy[:] = 0
-        grads["Why"] += dy @ hs[t].T
+        grads["Why"] += np.dot(dy, hs[t].T)  # np.dot: BLAS outer product, faster than @ here
         grads["by"] += dy
         dh = Why.T @ dy + dhnext  # h_t feeds two things: the output y_t and h_{t+1}
         dhs[t] = dh[:, 0]
         dhraw = (1 - hs[t] * hs[t]) * dh  # back through tanh: tanh'(z) = 1 - tanh(z)^2
         grads["bh"] += dhraw
         grads["Wxh"][:, inputs[t]:inputs[t] + 1] += dhraw  # only column inputs[t] was used
-        grads["Whh"] += dhraw @ hs[t - 1].T
+        grads["Whh"] += np.dot(dhraw, hs[t - 1].T)
         dhnext = Whh.T @ dhraw  # what h_{t-1} receives through Whh, for the next iteration
     return grads, dhs
 
@@ -623,6 +625,9 @@ def generate(params, vocab: Vocab, prime: str, n: int, rng: np.random.Generator,
     """
     if not prime:
         raise ValueError("prime must hold at least one character")
+    V, _ = check_params(params)
+    if vocab.size != V:
+        raise ValueError(f"vocab has {vocab.size} characters but params are for V={V}")
     ids = vocab.encode(prime)
     h = warm_up(params, ids[:-1], np.zeros((params["Whh"].shape[0], 1), params["Whh"].dtype))
     return prime + vocab.decode(sample(params, h, int(ids[-1]), n, rng, temperature))
@@ -645,7 +650,10 @@ def save_checkpoint(path, params, vocab: Vocab, **meta) -> None:
     arrays["chars"] = np.array(vocab.chars)
     arrays.update({f"meta_{k}": np.array(v) for k, v in meta.items()})
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
+    except OSError as e:
+        raise ValueError(f"cannot write checkpoint {str(path)!r}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -667,7 +675,10 @@ def load_checkpoint(path):
     shapes do not fit together, raise ValueError naming the path.
     """
     try:
-        with np.load(path, allow_pickle=False) as f:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with f:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"cannot read checkpoint {str(path)!r}: {e}") from None
@@ -682,9 +693,12 @@ def load_checkpoint(path):
             raise ValueError(f"Wxh is for V={V} characters, the vocabulary has {vocab.size}")
         if any(not np.all(np.isfinite(v)) for v in params.values()):
             raise ValueError("parameters hold NaN or infinity")
+        bad = [k for k in arrays if k.startswith("meta_") and arrays[k].ndim != 0]
+        if bad:
+            raise ValueError(f"meta entries {bad} are not single values")
+        meta = {k[5:]: arrays[k].item() for k in arrays if k.startswith("meta_")}
     except (ValueError, TypeError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not valid: {e}") from None
-    meta = {k[5:]: arrays[k].item() for k in arrays if k.startswith("meta_")}
     return params, vocab, meta
 
 

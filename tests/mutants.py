@@ -73,7 +73,7 @@ MUTANTS = {
          "V = params['Wxh'].shape[-1]\n        if V != vocab.size"),
     ],
     "softmax without the max shift": [
-        ("np.exp(z - np.max(z, axis=0, keepdims=True))", "np.exp(z)"),
+        ("np.exp(z - z.max(axis=0, keepdims=True))", "np.exp(z)"),
     ],
     "numerical_gradient forgets to restore x": [
         ("            x[ix] = old\n        grad[ix]", "            pass\n        grad[ix]"),
@@ -133,14 +133,19 @@ def main(argv) -> int:
     for edits in chosen.values():  # fail early if the core changed under a mutant
         apply(source, edits)
     survivors = []
-    print(f"| mutant | caught by | seconds |\n|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         work = Path(tmp)
-        shutil.copy(ROOT / "pyproject.toml", work)
-        for folder in ("tests", "notebooks", "data", "checkpoints"):
+        for name in ("pyproject.toml", "environment.yml", "postBuild", "README.md"):
+            shutil.copy2(ROOT / name, work)
+        for folder in ("tests", "notebooks", "data", "checkpoints", ".ci"):
             if (ROOT / folder).exists():
                 shutil.copytree(ROOT / folder, work / folder,
                                 ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        # A mutant only counts as caught if the unmutated core passes everything.
+        if check("no mutation", [], work):
+            print("The unmutated core already fails; fix that first.")
+            return 1
+        print(f"| mutant | caught by | seconds |\n|---|---|---|", flush=True)
         for name, edits in chosen.items():
             start = time.perf_counter()
             caught = check(name, edits, work)
