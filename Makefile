@@ -39,7 +39,7 @@ bench: $(STAMP)  ## speed figures for the README
 
 browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move sliders
 	$(BIN)/python -m pip install --quiet playwright
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python tests/browser_test.py
 
 # The pre-trained model the notebooks load: the blog post's run (H=100, T=25, 50,000 iterations).
