@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Small matrices: one BLAS thread is faster than two fighting over a busy machine, and
+# the same thread count everywhere keeps the notebooks' floating-point outputs identical.
+export OPENBLAS_NUM_THREADS ?= 1
+
 .PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint clean
 
 # Create the virtual environment and install the package with its dependencies.
