@@ -716,14 +716,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive(kind):
+def _number(kind, smallest=0, inclusive=False):
+    """An argparse type: a finite number of ``kind`` above ``smallest`` (or equal, if inclusive)."""
+    what = f"{'a non-negative' if inclusive else 'a positive'} {kind.__name__}"
+
     def parse(s):
         try:
             v = kind(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {s!r}")
-        if not (v > 0 and math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {s!r}")
+            v = None
+        if v is None or not math.isfinite(v) or v < smallest or (v == smallest and not inclusive):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
         return v
     return parse
 
@@ -768,7 +771,7 @@ def main(argv=None) -> int:
     """``python -m charrnn_core train ...`` / ``sample ...``. Returns the exit status."""
     parser = _Parser(prog="python -m charrnn_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    pos_int, pos_float = _positive(int), _positive(float)
+    pos_int, pos_float, count = _number(int), _number(float), _number(int, inclusive=True)
 
     t = sub.add_parser("train", help="train a model on a text file and save a checkpoint")
     t.add_argument("--data", required=True, help="UTF-8 text file to learn from")
@@ -782,12 +785,12 @@ def main(argv=None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--float32", action="store_true", help="train in float32 (faster)")
     t.add_argument("--print-every", type=pos_int, default=100)
-    t.add_argument("--sample-every", type=int, default=1000, help="0 turns samples off")
-    t.add_argument("--checkpoint-every", type=int, default=1000, help="0: only at the end")
+    t.add_argument("--sample-every", type=count, default=1000, help="0 turns samples off")
+    t.add_argument("--checkpoint-every", type=count, default=1000, help="0: only at the end")
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
     s.add_argument("--checkpoint", required=True)
-    s.add_argument("--length", type=int, default=500)
+    s.add_argument("--length", type=count, default=500)
     s.add_argument("--temperature", type=pos_float, default=1.0)
     s.add_argument("--prime", default="", help="text to start from (default: first character)")
     s.add_argument("--seed", type=int, default=0)
@@ -799,8 +802,6 @@ def main(argv=None) -> int:
                 raise ValueError(f"--out: folder of {args.out!r} does not exist")
             _cmd_train(args)
         else:
-            if args.length < 0:
-                raise ValueError(f"--length must be >= 0, got {args.length}")
             _cmd_sample(args)
     except (ValueError, TypeError, TrainingDiverged) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)

@@ -3,6 +3,8 @@
     python tests/mutants.py            # every mutant (unit tests first, then the notebooks)
     python tests/mutants.py --list     # just print the mutants
     python tests/mutants.py dhnext     # only the mutants whose name contains "dhnext"
+    python tests/mutants.py --notebooks  # also run every notebook against every mutant
+                                         # and list the notebooks that fail (slow: ~15 min)
 
 For each mutant a temporary copy of the repo gets the edited charrnn_core.py; the unit
 tests run against it (PYTHONPATH puts the copy first), and if they all pass, nbval runs
@@ -107,27 +109,38 @@ def run(cmd, cwd, env, timeout):
     return p.returncode, p.stdout + p.stderr
 
 
-def check(name, edits, workdir: Path) -> str:
+def failing_notebooks(output: str) -> str:
+    names = sorted(set(re.findall(r"^(?:FAILED|ERROR) notebooks/(\d\d)-", output, re.M)))
+    return ", ".join(names) or "none"
+
+
+def check(name, edits, workdir: Path, all_notebooks=False) -> str:
     """Return what caught the mutant, or '' if it survived."""
     (workdir / "charrnn_core.py").write_text(apply((ROOT / "charrnn_core.py").read_text(), edits))
     env = dict(os.environ, PYTHONPATH=str(workdir), PYTHONDONTWRITEBYTECODE="1")
     py = sys.executable
-    code, out = run([py, "-m", "pytest", "tests", "-x", "-q", "-rfE", "-p", "no:cacheprovider"],
-                    workdir, env, 300)
-    if code != 0:
-        return f"unit: {first_failure(out) or code}"
-    code, out = run([py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-x", "-q",
-                     "-rfE", "-p", "no:cacheprovider",
-                     "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"], workdir, env, 600)
-    if code != 0:
-        return f"nbval: {first_failure(out) or code}"
-    return ""
+    nbval = [py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-q", "-rfE",
+             "-p", "no:cacheprovider", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+    code, out = run([py, "-m", "pytest", "tests", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
+                     "-p", "no:nbval"], workdir, env, 300)
+    caught = f"unit: {first_failure(out) or code}" if code != 0 else ""
+    if all_notebooks:
+        code, out = run(nbval, workdir, env, 900)
+        notebooks = failing_notebooks(out) if code != 0 else "none"
+        return f"{caught or 'no unit test'}; notebooks failing: {notebooks}" if (
+            caught or code != 0) else ""
+    if not caught:
+        code, out = run(nbval + ["-x"], workdir, env, 600)
+        caught = f"nbval: {first_failure(out) or code}" if code != 0 else ""
+    return caught
 
 
 def main(argv) -> int:
     if "--list" in argv:
         print("\n".join(MUTANTS))
         return 0
+    all_notebooks = "--notebooks" in argv
+    argv = [a for a in argv if a != "--notebooks"]
     chosen = {k: v for k, v in MUTANTS.items() if not argv or any(a in k for a in argv)}
     source = (ROOT / "charrnn_core.py").read_text()
     for edits in chosen.values():  # fail early if the core changed under a mutant
@@ -148,7 +161,7 @@ def main(argv) -> int:
         print(f"| mutant | caught by | seconds |\n|---|---|---|", flush=True)
         for name, edits in chosen.items():
             start = time.perf_counter()
-            caught = check(name, edits, work)
+            caught = check(name, edits, work, all_notebooks)
             if not caught:
                 survivors.append(name)
             print(f"| {name} | {caught or 'SURVIVED'} | {time.perf_counter() - start:.0f} |",

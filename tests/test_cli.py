@@ -44,6 +44,8 @@ BAD = {
     "temperature nan": (["sample", "--checkpoint", "{d}/good.npz", "--temperature", "nan"],
                         "--temperature"),
     "length -1": (["sample", "--checkpoint", "{d}/good.npz", "--length", "-1"], "--length"),
+    "negative sample-every": (["train", "--data", TINY, "--sample-every", "-3",
+                               "--out", "{d}/neg.npz"], "--sample-every"),
     "prime unknown char": (["sample", "--checkpoint", "{d}/good.npz", "--prime", "ab\u20ac"],
                            "U+20AC"),
     "checkpoint missing": (["sample", "--checkpoint", "{d}/gone.npz"], "gone.npz"),
