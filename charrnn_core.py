@@ -305,43 +305,45 @@ def loss_and_grads_batch(params, inputs, targets, hprev):
     inputs, targets: int arrays (T, B), column b being one sequence;
     hprev: (H, B), one hidden state per sequence.
     Returns (loss, grads, h_last (H, B)). Loss and grads are *sums* over the B
-    sequences, so B = 1 gives exactly ``loss_and_grads``. Only the recurrence
-    loops over time; the output layer handles all T*B steps in one product.
+    sequences, so B = 1 gives exactly ``loss_and_grads``.
+
+    Layout: the hidden states of all steps and sequences sit side by side as the
+    columns of one (H, T*B) matrix, column t*B + b being step t of sequence b. Only
+    the recurrence loops over time; everything else is one matrix product.
     """
     inputs, targets = _check_sequences(params, inputs, targets, hprev, batched=True)
     Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
     T, B = inputs.shape
-    steps, cols = np.arange(T)[:, None], np.arange(B)[None, :]
+    H, V = Wxh.shape
+    cols, targets = np.arange(T * B), targets.ravel()  # one column per (step, sequence)
 
-    # forward: hs[t + 1] = h_t, hs[0] = hprev
-    hs = np.empty((T + 1,) + hprev.shape, dtype=Whh.dtype)
-    hs[0] = hprev
+    # forward: hs[:, t + 1] = h_t (H, B), hs[:, 0] = hprev
+    hs = np.empty((H, T + 1, B), dtype=Whh.dtype)
+    hs[:, 0] = hprev
     for t in range(T):
-        hs[t + 1] = np.tanh(Wxh[:, inputs[t]] + Whh @ hs[t] + bh)
-    h = hs[1:]                                      # (T, H, B)
-    ps = softmax(np.tensordot(Why, h, axes=(1, 1)) + by[:, :, None])  # (V, T, B)
-    loss = -np.sum(np.log(ps[targets, steps, cols]))
+        hs[:, t + 1] = np.tanh(Wxh[:, inputs[t]] + Whh @ hs[:, t] + bh)
+    h = hs[:, 1:].reshape(H, T * B)         # h_0 .. h_{T-1} side by side (a view, no copy)
+    ps = softmax(Why @ h + by)              # (V, T*B)
+    loss = -np.sum(np.log(ps[targets, cols]))
 
     # backward
     dy = ps
-    dy[targets, steps, cols] -= 1                   # p - onehot(target), every step at once
-    grads = {
-        "Why": np.tensordot(dy, h, axes=([1, 2], [0, 2])),
-        "by": dy.sum(axis=(1, 2))[:, None],
-    }
-    dh_out = np.moveaxis(np.tensordot(Why.T, dy, axes=1), 0, 1)   # (T, H, B)
-    dtanh = 1 - h * h
-    dhraw = np.empty_like(h)
+    dy[targets, cols] -= 1                  # p - onehot(target), every step at once
+    grads = {"Why": dy @ h.T, "by": dy.sum(axis=1, keepdims=True)}
+    dh_out = (Why.T @ dy).reshape(H, T, B)  # what each h_t gets from its own output
+    dtanh = (1 - h * h).reshape(H, T, B)
+    dhraw = np.empty((H, T, B), dtype=Whh.dtype)
     dhnext = np.zeros_like(hprev)
     for t in reversed(range(T)):
-        dhraw[t] = dtanh[t] * (dh_out[t] + dhnext)
-        dhnext = Whh.T @ dhraw[t]
-    grads["Whh"] = np.tensordot(dhraw, hs[:-1], axes=([0, 2], [0, 2]))
-    grads["bh"] = dhraw.sum(axis=(0, 2))[:, None]
-    x = np.zeros((T * B, Wxh.shape[1]), dtype=Whh.dtype)  # one-hot rows, used once per batch
-    x[np.arange(T * B), inputs.ravel()] = 1
-    grads["Wxh"] = np.moveaxis(dhraw, 1, 2).reshape(T * B, -1).T @ x
-    return float(loss), grads, hs[T]
+        dhraw[:, t] = dtanh[:, t] * (dh_out[:, t] + dhnext)
+        dhnext = Whh.T @ dhraw[:, t]
+    dhraw = dhraw.reshape(H, T * B)
+    grads["Whh"] = dhraw @ hs[:, :-1].reshape(H, T * B).T
+    grads["bh"] = dhraw.sum(axis=1, keepdims=True)
+    x = np.zeros((T * B, V), dtype=Whh.dtype)  # one-hot rows, made once per batch
+    x[cols, inputs.ravel()] = 1
+    grads["Wxh"] = dhraw @ x
+    return float(loss), grads, hs[:, T].copy()
 
 
 # ------------------------------------------------------------------ gradient check

@@ -28,25 +28,25 @@ MUTANTS = {
         ("dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
     ],
     "dhnext dropped (batched backward)": [
-        ("dhraw[t] = dtanh[t] * (dh_out[t] + dhnext)", "dhraw[t] = dtanh[t] * dh_out[t]"),
+        ("dhraw[:, t] = dtanh[:, t] * (dh_out[:, t] + dhnext)", "dhraw[:, t] = dtanh[:, t] * dh_out[:, t]"),
     ],
     "dy[target] -= 1 removed (per-step)": [
         ("dy[targets[t]] -= 1", "dy[targets[t]] -= 0"),
     ],
     "dy[target] -= 1 removed (batched)": [
-        ("dy[targets, steps, cols] -= 1", "dy[targets, steps, cols] -= 0"),
+        ("dy[targets, cols] -= 1", "dy[targets, cols] -= 0"),
     ],
     "Whh.T replaced by Whh (per-step)": [
         ("dhnext = Whh.T @ dhraw  #", "dhnext = Whh @ dhraw  #"),
     ],
     "Whh.T replaced by Whh (batched)": [
-        ("dhnext = Whh.T @ dhraw[t]", "dhnext = Whh @ dhraw[t]"),
+        ("dhnext = Whh.T @ dhraw[:, t]", "dhnext = Whh @ dhraw[:, t]"),
     ],
     "1 - h**2 factor removed (per-step)": [
         ("dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
     ],
     "1 - h**2 factor removed (batched)": [
-        ("dtanh = 1 - h * h", "dtanh = np.ones_like(h)"),
+        ("dtanh = (1 - h * h)", "dtanh = np.ones_like(h)"),
     ],
     "targets shifted by one (per-step backward)": [
         ("dy[targets[t]] -= 1", "dy[targets[t - 1]] -= 1"),
