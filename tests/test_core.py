@@ -527,11 +527,12 @@ h = hashlib.sha256()
 for k in core.PARAM_NAMES:
     h.update(np.ascontiguousarray(r.params[k]).tobytes())
 h.update(r.losses.tobytes())
+h.update(core.generate(r.params, r.vocab, "Sa", 200, np.random.default_rng(5), 0.8).encode())
 print(h.hexdigest())
 """
 
 
-def test_training_is_bit_for_bit_identical_in_separate_processes(tiny_text, tmp_path):
+def test_training_and_sampling_are_bit_for_bit_identical_in_separate_processes(tiny_text, tmp_path):
     script = TRAIN_SCRIPT.format(path=str(TINY))
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=subprocess_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -544,6 +545,7 @@ def test_training_is_bit_for_bit_identical_in_separate_processes(tiny_text, tmp_
     for k in NAMES:
         h.update(np.ascontiguousarray(r.params[k]).tobytes())
     h.update(r.losses.tobytes())
+    h.update(core.generate(r.params, r.vocab, "Sa", 200, np.random.default_rng(5), 0.8).encode())
     assert outs[0][0].strip() == outs[1][0].strip() == h.hexdigest()
 
 
