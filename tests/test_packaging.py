@@ -111,8 +111,19 @@ def test_nothing_in_the_repo_reads_the_shared_folder_outside_it():
 
 
 def test_readme_mentions_make_test_and_make_lab():
-    readme = REPO / "README.md"
-    if not readme.exists():
-        pytest.skip("README.md not written yet")
-    text = readme.read_text(encoding="utf-8")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make test" in text and "make lab" in text
+
+
+def test_readme_binder_badge_opens_the_first_notebook_in_jupyterlab():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    first = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))[0]
+    badge = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\)", text)
+    assert badge, "no Binder link in the README"
+    assert badge.group(0).endswith(f"?urlpath=lab/tree/notebooks/{first})")
+
+
+def test_binder_start_script_is_executable_and_hands_over():
+    start = REPO / "start"
+    assert os.access(start, os.X_OK)
+    assert 'exec "$@"' in start.read_text(encoding="utf-8")
