@@ -128,19 +128,15 @@ def hand_case():
     return params, [0, 1], [1, 0], np.array([[hp]]), loss, grads, h1
 
 
-def test_loss_and_grads_match_a_case_computed_by_hand():
+@pytest.mark.parametrize("batched", [False, True], ids=["per-step", "batched"])
+def test_loss_and_grads_match_a_case_computed_by_hand(batched):
     params, inputs, targets, hprev, loss, grads, h_last = hand_case()
-    got_loss, got, got_h = core.loss_and_grads(params, np.array(inputs), np.array(targets), hprev)
-    assert got_loss == pytest.approx(loss, rel=1e-13)
-    for k in NAMES:
-        np.testing.assert_allclose(got[k], grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
-    np.testing.assert_allclose(got_h, [[h_last]], rtol=1e-14)
-
-
-def test_batched_loss_and_grads_match_a_case_computed_by_hand():
-    params, inputs, targets, hprev, loss, grads, h_last = hand_case()
-    got_loss, got, got_h = core.loss_and_grads_batch(params, batch_col(inputs), batch_col(targets),
-                                                     hprev)
+    if batched:
+        got_loss, got, got_h = core.loss_and_grads_batch(params, batch_col(inputs),
+                                                         batch_col(targets), hprev)
+    else:
+        got_loss, got, got_h = core.loss_and_grads(params, np.array(inputs), np.array(targets),
+                                                   hprev)
     assert got_loss == pytest.approx(loss, rel=1e-13)
     for k in NAMES:
         np.testing.assert_allclose(got[k], grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
