@@ -148,15 +148,17 @@ def main(argv) -> int:
     survivors = []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         work = Path(tmp)
-        for name in ("pyproject.toml", "environment.yml", "postBuild", "README.md"):
+        for name in ("pyproject.toml", "environment.yml", "postBuild", "start", "Makefile",
+                     "README.md"):
             shutil.copy2(ROOT / name, work)
         for folder in ("tests", "notebooks", "data", "checkpoints", ".ci"):
             if (ROOT / folder).exists():
                 shutil.copytree(ROOT / folder, work / folder,
                                 ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         # A mutant only counts as caught if the unmutated core passes everything.
-        if check("no mutation", [], work):
-            print("The unmutated core already fails; fix that first.")
+        failure = check("no mutation", [], work)
+        if failure:
+            print(f"The unmutated core already fails ({failure}); fix that first.")
             return 1
         print(f"| mutant | caught by | seconds |\n|---|---|---|", flush=True)
         for name, edits in chosen.items():
