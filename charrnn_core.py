@@ -142,6 +142,19 @@ def one_hot(ix: int, vocab_size: int) -> np.ndarray:
 # ----------------------------------------------------------------------- parameters
 
 
+def _require_ints(smallest=1, **values):
+    """Raise ValueError naming the first value that is not an int >= smallest."""
+    for name, value in values.items():
+        if not isinstance(value, (int, np.integer)) or value < smallest:
+            kind = "positive" if smallest == 1 else "non-negative"
+            raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+
+
+def _require_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a np.random.Generator, e.g. np.random.default_rng(0)")
+
+
 def init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator,
                 scale: float = 0.01, dtype=np.float64) -> dict:
     """Small random weights and zero biases, with the gist's shapes.
@@ -149,11 +162,8 @@ def init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator,
     Returns {"Wxh": (H, V), "Whh": (H, H), "Why": (V, H), "bh": (H, 1), "by": (V, 1)}.
     Weights are ``scale * standard normal``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a np.random.Generator, e.g. np.random.default_rng(0)")
-    for name, value in (("vocab_size", vocab_size), ("hidden_size", hidden_size)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _require_rng(rng)
+    _require_ints(vocab_size=vocab_size, hidden_size=hidden_size)
     V, H = vocab_size, hidden_size
     return {
         "Wxh": (rng.standard_normal((H, V)) * scale).astype(dtype),
@@ -531,12 +541,8 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     ``params`` (and ``vocab``) to continue training a model.
     Raises TrainingDiverged if the loss becomes NaN or infinite.
     """
-    for name, value in (("hidden_size", hidden_size), ("seq_length", seq_length),
-                        ("batch_size", batch_size)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(num_iters, (int, np.integer)) or num_iters < 0:
-        raise ValueError(f"num_iters must be a non-negative integer, got {num_iters!r}")
+    _require_ints(hidden_size=hidden_size, seq_length=seq_length, batch_size=batch_size)
+    _require_ints(smallest=0, num_iters=num_iters)
     if clip_mode not in ("elementwise", "global"):
         raise ValueError(f"clip_mode must be 'elementwise' or 'global', got {clip_mode!r}")
     if optimizer not in ("adagrad", "sgd"):
@@ -601,8 +607,7 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
     more repetitive), above 1 flatter (more surprising). Returns a list of n ints.
     """
     V, H = check_params(params)
-    if not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    _require_ints(smallest=0, n=n)
     if not (isinstance(temperature, (int, float, np.floating)) and temperature > 0
             and math.isfinite(temperature)):
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
@@ -610,8 +615,7 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
         raise ValueError(f"seed_ix must be in [0, {V}), got {seed_ix}")
     if np.shape(h) != (H, 1):
         raise ValueError(f"h must have shape ({H}, 1), got {np.shape(h)}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a np.random.Generator, e.g. np.random.default_rng(0)")
+    _require_rng(rng)
     Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
     uniforms = rng.random(n)  # one draw per character, made up front
     ix, ixes = seed_ix, []
