@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open JupyterLab on the first notebook
-	$(BIN)/jupyter lab notebooks/00-Run-It-and-Generate-Text.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+		notebooks/00-Run-It-and-Generate-Text.ipynb
 
 test: unit nbval  ## unit tests, then every notebook under nbval
 
