@@ -151,6 +151,7 @@ def _require_ints(smallest=1, **values):
 
 
 def _require_rng(rng):
+    """Raise TypeError unless rng is a np.random.Generator."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a np.random.Generator, e.g. np.random.default_rng(0)")
 
@@ -469,6 +470,7 @@ class Adagrad:
         self.mem = {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(self, grads: dict) -> None:
+        """One update. grads: the keys and shapes of params (e.g. Wxh (H, V))."""
         for k, param in self.params.items():
             g = grads[k]
             self.mem[k] += g * g
@@ -484,6 +486,7 @@ class SGD:
         self.params, self.learning_rate = params, learning_rate
 
     def step(self, grads: dict) -> None:
+        """One update. grads: the keys and shapes of params (e.g. Wxh (H, V))."""
         for k, param in self.params.items():
             param -= self.learning_rate * grads[k]
 
@@ -718,6 +721,8 @@ def load_checkpoint(path):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument gives one line on stderr (exit status 2)."""
+
     def error(self, message):  # one line, exit status 2, no usage dump
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -738,6 +743,7 @@ def _number(kind, smallest=0, inclusive=False):
 
 
 def _cmd_train(args) -> None:
+    """``train``: load the text, train with progress lines and samples, save checkpoints."""
     text = load_text(args.data)
     start, last = time.perf_counter(), [time.perf_counter(), 0]
     chars_per_iter = args.seq_length * args.batch_size
@@ -768,6 +774,7 @@ def _cmd_train(args) -> None:
 
 
 def _cmd_sample(args) -> None:
+    """``sample``: load a checkpoint and print prime + length sampled characters."""
     params, vocab, _ = load_checkpoint(args.checkpoint)
     print(generate(params, vocab, args.prime or vocab.chars[0], args.length,
                    np.random.default_rng(args.seed), args.temperature))
