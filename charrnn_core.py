@@ -84,12 +84,18 @@ class Vocab:
     """
 
     chars: str
-    index: dict = field(init=False, repr=False, compare=False)
+    index: dict = field(init=False, repr=False, compare=False)  # char -> id (the gist's char_to_ix)
+    _table: np.ndarray = field(init=False, repr=False, compare=False)  # code point -> id, or -1
 
     def __post_init__(self):
         if len(self.chars) < 2 or len(set(self.chars)) != len(self.chars):
             raise ValueError(f"chars must hold at least 2 distinct characters, got {self.chars!r}")
         object.__setattr__(self, "index", {c: i for i, c in enumerate(self.chars)})
+        # The lookup table encode() uses: much faster than a dict lookup per character.
+        # Its last entry stays -1 and stands for every code point above the vocabulary's.
+        table = np.full(max(map(ord, self.chars)) + 2, -1, dtype=np.int64)
+        table[[ord(c) for c in self.chars]] = np.arange(len(self.chars))
+        object.__setattr__(self, "_table", table)
 
     @classmethod
     def from_text(cls, text: str) -> "Vocab":
@@ -105,11 +111,8 @@ class Vocab:
 
     def encode(self, text: str) -> np.ndarray:
         """Characters -> ids, an int array of shape (len(text),)."""
-        # A lookup table from code point to id: much faster than a dict lookup per character.
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        table = np.full(max(map(ord, self.chars)) + 2, -1, dtype=np.int64)
-        table[[ord(c) for c in self.chars]] = np.arange(self.size)
-        ids = table[np.minimum(codes, len(table) - 1)]  # the last entry is -1: unknown
+        ids = self._table[np.minimum(codes, len(self._table) - 1)]  # -1: not in the vocabulary
         if ids.size and ids.min() < 0:
             c = text[int(np.argmax(ids < 0))]
             raise ValueError(
@@ -727,16 +730,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _number(kind, smallest=0, inclusive=False):
-    """An argparse type: a finite number of ``kind`` above ``smallest`` (or equal, if inclusive)."""
-    what = f"{'a non-negative' if inclusive else 'a positive'} {kind.__name__}"
+def _number(kind, zero_ok=False):
+    """An argparse type: a finite number of ``kind`` above 0 (or also 0, if zero_ok)."""
+    what = f"{'a non-negative' if zero_ok else 'a positive'} {kind.__name__}"
 
     def parse(s):
         try:
             v = kind(s)
         except ValueError:
             v = None
-        if v is None or not math.isfinite(v) or v < smallest or (v == smallest and not inclusive):
+        if v is None or not math.isfinite(v) or v < 0 or (v == 0 and not zero_ok):
             raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
         return v
     return parse
@@ -784,7 +787,7 @@ def main(argv=None) -> int:
     """``python -m charrnn_core train ...`` / ``sample ...``. Returns the exit status."""
     parser = _Parser(prog="python -m charrnn_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    pos_int, pos_float, count = _number(int), _number(float), _number(int, inclusive=True)
+    pos_int, pos_float, count = _number(int), _number(float), _number(int, zero_ok=True)
 
     t = sub.add_parser("train", help="train a model on a text file and save a checkpoint")
     t.add_argument("--data", required=True, help="UTF-8 text file to learn from")
