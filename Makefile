@@ -52,7 +52,7 @@ checkpoint: $(STAMP)
 	mkdir -p checkpoints
 	$(BIN)/python -m charrnn_core train --data data/shakespeare.txt --hidden-size 100 \
 		--seq-length 25 --iters 50000 --seed 0 --print-every 5000 --sample-every 0 \
-		--checkpoint-every 0 --out checkpoints/shakespeare-h100.npz
+		--checkpoint-every 0 --train-fraction 0.9 --out checkpoints/shakespeare-h100.npz
 
 clean:
 	rm -rf $(VENV) screenshots

@@ -72,6 +72,21 @@ def load_text(path) -> str:
     return text
 
 
+def split_text(text: str, train_fraction: float = 0.9) -> tuple[str, str]:
+    """Cut ``text`` into (training text, held-out text) at ``train_fraction`` of its length.
+
+    The cut is one contiguous split, not a shuffle: the held-out part is the last
+    plays' text, which a model trained on the first part has never read. The
+    shipped checkpoint is trained on the first 90 % (``train_fraction=0.9``).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not (isinstance(train_fraction, (int, float)) and 0 < train_fraction <= 1):
+        raise ValueError(f"train_fraction must be a number in (0, 1], got {train_fraction!r}")
+    cut = round(len(text) * train_fraction)
+    return text[:cut], text[cut:]
+
+
 # ------------------------------------------------------------------ vocabulary, one-hot
 
 
@@ -358,6 +373,33 @@ def loss_and_grads_batch(params, inputs, targets, hprev):
     x[cols, inputs.ravel()] = 1
     grads["Wxh"] = dhraw @ x
     return float(loss), grads, hs[:, T].copy()
+
+
+def evaluate(params, ids, streams: int = 64) -> float:
+    """Mean loss in nats per character of the model on the id sequence ``ids`` (N,).
+
+    No gradients, no updates: the text is cut into ``streams`` contiguous pieces
+    (as ``batch_streams`` does), each read from a zero hidden state that is then
+    carried along, and every character after the first of a piece is predicted.
+    exp() of the result is the perplexity.
+    """
+    V, H = check_params(params)
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= V)):
+        raise ValueError(f"ids must be a 1-d array of ints in [0, {V}), got {ids.dtype} {ids.shape}")
+    _require_ints(streams=streams)
+    streams = min(streams, len(ids) // 2)
+    if streams < 1:
+        raise ValueError(f"ids must hold at least 2 characters, got {len(ids)}")
+    x = batch_streams(ids, streams, 1)  # (N // streams, streams)
+    Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
+    h = np.zeros((H, streams), dtype=Whh.dtype)
+    total = 0.0
+    for t in range(len(x) - 1):
+        h = np.tanh(Wxh[:, x[t]] + Whh @ h + bh)
+        p = softmax(Why @ h + by)
+        total -= np.log(p[x[t + 1], np.arange(streams)]).sum()
+    return float(total / ((len(x) - 1) * streams))
 
 
 # ------------------------------------------------------------------ gradient check
@@ -745,9 +787,21 @@ def _number(kind, zero_ok=False):
     return parse
 
 
+def _fraction(s):
+    """An argparse type: a number in (0, 1]."""
+    try:
+        v = float(s)
+    except ValueError:
+        v = math.nan
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}")
+    return v
+
+
 def _cmd_train(args) -> None:
     """``train``: load the text, train with progress lines and samples, save checkpoints."""
-    text = load_text(args.data)
+    full_text = load_text(args.data)
+    text, held_out = split_text(full_text, args.train_fraction)
     start, last = time.perf_counter(), [time.perf_counter(), 0]
     chars_per_iter = args.seq_length * args.batch_size
 
@@ -764,16 +818,21 @@ def _cmd_train(args) -> None:
         if args.checkpoint_every and done % args.checkpoint_every == 0:
             save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth)
 
-    vocab = Vocab.from_text(text)
+    vocab = Vocab.from_text(full_text)  # the held-out part may hold characters training lacks
     result = train(text, hidden_size=args.hidden_size, seq_length=args.seq_length,
                    learning_rate=args.learning_rate, num_iters=args.iters, seed=args.seed,
                    batch_size=args.batch_size, clip=args.clip, vocab=vocab,
                    dtype=np.float32 if args.float32 else np.float64, callback=report)
     smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
     save_checkpoint(args.out, result.params, vocab, iteration=args.iters, smooth_loss=smooth,
-                    seed=args.seed, data=os.path.basename(args.data))
+                    seed=args.seed, data=os.path.basename(args.data),
+                    train_fraction=args.train_fraction, train_chars=len(text))
     print(f"saved {args.out} after {args.iters} iterations in "
           f"{time.perf_counter() - start:.1f} s (smooth loss {smooth:.3f})")
+    if held_out[1:]:
+        loss = evaluate(result.params, vocab.encode(held_out))
+        print(f"held-out loss {loss:.3f} nats/char (perplexity {math.exp(loss):.2f}) on the last "
+              f"{len(held_out):,} characters, which training never read")
 
 
 def _cmd_sample(args) -> None:
@@ -799,6 +858,8 @@ def main(argv=None) -> int:
     t.add_argument("--batch-size", type=pos_int, default=1)
     t.add_argument("--clip", type=pos_float, default=5.0, help="elementwise clip limit")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--train-fraction", type=_fraction, default=1.0,
+                   help="train on this leading share of the text, hold out the rest (default 1)")
     t.add_argument("--float32", action="store_true", help="train in float32 (faster)")
     t.add_argument("--print-every", type=pos_int, default=100)
     t.add_argument("--sample-every", type=count, default=1000, help="0 turns samples off")

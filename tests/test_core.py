@@ -761,3 +761,21 @@ def test_saved_checkpoint_has_ordinary_file_permissions(tmp_path):
     path = tmp_path / "m.npz"
     core.save_checkpoint(path, core.init_params(3, 2, np.random.default_rng(0)), core.Vocab("abc"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_split_text_cuts_once_at_the_fraction():
+    train_part, held = core.split_text("abcdefghij", 0.9)
+    assert (train_part, held) == ("abcdefghi", "j")
+    assert core.split_text("abcd", 1) == ("abcd", "")
+    with pytest.raises(ValueError, match="train_fraction"):
+        core.split_text("abcd", 0)
+
+
+def test_evaluate_one_stream_is_the_mean_of_forward_losses_with_carried_state():
+    params, ids, _, _ = random_case(V=6, H=4, T=40, seed=3)
+    loss, _ = core.forward(params, ids[:-1], ids[1:], np.zeros((4, 1)))
+    assert abs(core.evaluate(params, ids, streams=1) - loss / 39) < 1e-12
+    # two streams: each half is read from a zero state, and both halves are predicted
+    a, _ = core.forward(params, ids[:19], ids[1:20], np.zeros((4, 1)))
+    b, _ = core.forward(params, ids[20:39], ids[21:40], np.zeros((4, 1)))
+    assert abs(core.evaluate(params, ids, streams=2) - (a + b) / 38) < 1e-12
