@@ -555,6 +555,24 @@ class TrainResult:
     hprev: np.ndarray
 
 
+@dataclass
+class TrainStep:
+    """What ``train`` hands its callback after every update.
+
+    iteration: 0-based update number; loss: this update's loss per sequence;
+    smooth_loss: the running average; params: the live parameters (just updated);
+    grads: this update's gradients, averaged over the batch, before clipping;
+    clipped: the gradients the optimizer was given (equal to grads when clip is None).
+    """
+
+    iteration: int
+    loss: float
+    smooth_loss: float
+    params: dict
+    grads: dict
+    clipped: dict
+
+
 def batch_streams(data: np.ndarray, batch_size: int, seq_length: int) -> np.ndarray:
     """Cut the encoded text into B contiguous streams, one per column: (N // B, B).
 
@@ -585,7 +603,8 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     B = 1. The smoothed loss starts at seq_length * ln V and follows
     0.999 * smooth + 0.001 * loss, as in the gist.
 
-    ``callback(iteration, smooth_loss, params)`` runs after every update; give
+    ``callback(step)`` runs after every update with a ``TrainStep`` (iteration, loss,
+    smoothed loss, live params, gradients before and after clipping); give
     ``params`` (and ``vocab``) to continue training a model.
     Raises TrainingDiverged if the loss becomes NaN or infinite.
     """
@@ -623,15 +642,16 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
                     "try a smaller learning rate or clipping"
                 )
             grads = {k: g / batch_size for k, g in grads.items()}
+            clipped = grads
             if clip is not None:
-                grads = (clip_elementwise(grads, clip) if clip_mode == "elementwise"
-                         else clip_global_norm(grads, clip)[0])
-            opt.step(grads)
+                clipped = (clip_elementwise(grads, clip) if clip_mode == "elementwise"
+                           else clip_global_norm(grads, clip)[0])
+            opt.step(clipped)
             smooth = 0.999 * smooth + 0.001 * loss
             losses[it], smooth_losses[it] = loss, smooth
             p += seq_length
             if callback is not None:
-                callback(it, smooth, params)
+                callback(TrainStep(it, loss, smooth, params, grads, clipped))
     return TrainResult(params, vocab, losses, smooth_losses, hprev)
 
 
@@ -805,8 +825,8 @@ def _cmd_train(args) -> None:
     start, last = time.perf_counter(), [time.perf_counter(), 0]
     chars_per_iter = args.seq_length * args.batch_size
 
-    def report(it, smooth, params):
-        done = it + 1
+    def report(step):
+        done, smooth, params = step.iteration + 1, step.smooth_loss, step.params
         if done % args.print_every == 0 or done == args.iters:
             now = time.perf_counter()
             speed = (done - last[1]) * chars_per_iter / max(now - last[0], 1e-9)

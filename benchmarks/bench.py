@@ -253,7 +253,7 @@ def core_train_loop(text: str, batch_size: int, dtype=np.float64):
     def loop(meter: Meter) -> None:
         core.train(text, hidden_size=H, seq_length=T, learning_rate=LEARNING_RATE,
                    num_iters=max(10_000, 2_000_000 // batch_size), batch_size=batch_size,
-                   dtype=dtype, callback=lambda it, smooth, params: meter.tick())
+                   dtype=dtype, callback=lambda step: meter.tick())
     return loop
 
 
@@ -353,7 +353,8 @@ def time_to_plateau(text: str, target: float, batch_size: int, learning_rate: fl
     Returns (seconds, iterations, last smoothed loss, reached?)."""
     state = {"it": 0, "smooth": math.nan, "logged": time.perf_counter()}
 
-    def callback(it, smooth, params):
+    def callback(step):
+        it, smooth = step.iteration, step.smooth_loss
         state["it"], state["smooth"] = it + 1, smooth
         now = time.perf_counter()
         if now - state["logged"] > 10:  # a progress line every 10 s

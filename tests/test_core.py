@@ -655,10 +655,14 @@ def test_sgd_training_with_global_clipping_runs(tiny_text):
 def test_callback_sees_every_iteration_and_the_live_params(tiny_text):
     seen = []
     r = core.train(tiny_text, hidden_size=8, seq_length=10, num_iters=7,
-                   callback=lambda it, smooth, params: seen.append((it, smooth, params)))
-    assert [s[0] for s in seen] == list(range(7))
-    assert [s[1] for s in seen] == list(r.smooth_losses)
-    assert all(s[2] is r.params for s in seen)
+                   clip=1e-3, callback=lambda step: seen.append(step))
+    assert [s.iteration for s in seen] == list(range(7))
+    assert [s.smooth_loss for s in seen] == list(r.smooth_losses)
+    assert [s.loss for s in seen] == list(r.losses)
+    assert all(s.params is r.params for s in seen)
+    # the record carries the gradient before clipping and the one the optimizer used
+    assert all(max(np.abs(g).max() for g in s.grads.values()) > 1e-3 for s in seen)
+    assert all(np.array_equal(s.clipped[k], np.clip(s.grads[k], -1e-3, 1e-3)) for s in seen for k in NAMES)
 
 
 def test_training_continues_from_given_params(tiny_text):
