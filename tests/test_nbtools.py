@@ -181,3 +181,17 @@ def test_show_matrix_and_draw_unrolled_rnn_draw_without_error():
     fig = nbtools.draw_unrolled_rnn(T_show=3, focus=1)
     assert fig.axes[0].get_title().startswith("The RNN unrolled over 3 steps")
     plt.close(fig)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_graders_pass_right_answers_and_fail_planted_mistakes_for_any_seed(seed):
+    rng = lambda: np.random.default_rng(seed)  # noqa: E731
+    nbtools.grade_rnn_step(_rnn_step, rng())
+    nbtools.grade_softmax_loss_grad(_softmax_loss_grad, rng())
+    nbtools.grade_bptt_step(_bptt_step, rng())
+    with pytest.raises(WrongAnswer, match="^h: relative error"):
+        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a, squash=lambda z: z), rng())
+    with pytest.raises(WrongAnswer, match="^dys: relative error"):
+        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False), rng())
+    with pytest.raises(WrongAnswer, match="^Wxh: relative error.*Whh.*bh.*dhnext"):
+        nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), rng())
