@@ -157,3 +157,237 @@ def style() -> None:
     """The series' plot style: small figures at a screen-friendly resolution."""
     plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False,
                          "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
+
+
+# --- notebooks 00-04
+
+
+def norm_rel_error(a, b) -> float:
+    """Norm-wise relative error ||a - b|| / (||a|| + ||b||) of two arrays (0 when both are 0).
+
+    Unlike ``charrnn_core.rel_error`` (the worst single entry), one tiny entry whose
+    finite-difference estimate is mostly rounding noise cannot dominate it, so it is the
+    error to compare with a gradient check's threshold (notebook 04 shows why).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
+
+
+def compare_normwise(name: str, got, expected, tol: float = 1e-6) -> None:
+    """Like ``compare``, but with ``norm_rel_error``: for checks against finite differences."""
+    compare(name, got, expected, tol=math.inf)       # shape and finiteness, with the same messages
+    err = norm_rel_error(got, expected)
+    if err > tol:
+        raise WrongAnswer(f"{name}: relative error {err:.1e} against finite differences (needs < {tol:.0e})")
+
+
+def _random_model(rng, V, H, scale=0.5):
+    """A small random model with non-zero biases (so that every term matters): params dict."""
+    params = core.init_params(V, H, rng, scale=scale)
+    params["bh"] = scale * rng.standard_normal((H, 1))
+    params["by"] = scale * rng.standard_normal((V, 1))
+    return params
+
+
+def _copy(params):
+    return {k: v.copy() for k, v in params.items()}
+
+
+def _with_context(context, check):
+    try:
+        check()
+    except WrongAnswer as e:
+        raise WrongAnswer(f"{e}  [{context}]") from None
+
+
+def grade_rnn_step(rnn_step, rng, trials: int = 3) -> None:
+    """Grade ``rnn_step(params, ix, h_prev, target) -> (h (H, 1), p (V, 1), loss)``.
+
+    Runs it on ``trials`` fresh random models and inputs drawn from ``rng`` and compares
+    h, p and loss with one step of ``charrnn_core.forward``; raises WrongAnswer naming
+    the wrong quantity.
+    """
+    for _ in range(trials):
+        V, H = int(rng.integers(3, 9)), int(rng.integers(2, 7))
+        params = _random_model(rng, V, H)
+        h_prev = 0.5 * rng.standard_normal((H, 1))
+        ix, target = int(rng.integers(V)), int(rng.integers(V))
+        got = call(rnn_step, _copy(params), ix, h_prev.copy(), target, what="rnn_step")
+        if not (isinstance(got, tuple) and len(got) == 3):
+            raise WrongAnswer(f"rnn_step should return the tuple (h, p, loss), got {type(got).__name__}")
+        loss, (_, _, hs, ps) = core.forward(params, [ix], [target], h_prev)
+        _with_context(f"a random model with V={V}, H={H}, input {ix}, target {target}",
+                      lambda: compare_all({"h": got[0], "p": got[1], "loss": got[2]},
+                                          {"h": hs[0], "p": ps[0], "loss": np.float64(loss)}, tol=1e-9))
+
+
+def grade_softmax_loss_grad(fn, rng, trials: int = 3) -> None:
+    """Grade ``fn(ys, targets) -> (loss, dys)`` for a window of logits ys (V, T).
+
+    loss = sum_t -ln softmax(ys[:, t])[targets[t]] and dys (V, T) its gradient. Checked on
+    fresh random logits (one trial with logits near 1000, so an overflowing softmax
+    fails) against ``charrnn_core.softmax`` and against finite differences.
+    """
+    for trial in range(trials):
+        V, T = int(rng.integers(3, 9)), int(rng.integers(2, 6))
+        shift = 1000.0 if trial == trials - 1 else 0.0      # large logits: exp overflows unless shifted
+        ys = 2.0 * rng.standard_normal((V, T)) + shift
+        targets = rng.integers(V, size=T)
+        with np.errstate(all="ignore"):
+            got = call(fn, ys.copy(), targets.copy(), what="softmax_loss_grad")
+        if not (isinstance(got, tuple) and len(got) == 2):
+            raise WrongAnswer(f"softmax_loss_grad should return the tuple (loss, dys), got {type(got).__name__}")
+        p = np.hstack([core.softmax(ys[:, [t]]) for t in range(T)])
+        top = ys.max(axis=0)                        # -ln p = log-sum-exp(y) - y_target, computed stably
+        loss = float(sum(top[t] + np.log(np.exp(ys[:, t] - top[t]).sum()) - ys[targets[t], t]
+                         for t in range(T)))
+        dys = p.copy()
+        dys[targets, np.arange(T)] -= 1
+        context = f"random logits around {shift:g}, V={V}, T={T}"
+        _with_context(context, lambda: compare_all({"loss": got[0], "dys": got[1]},
+                                                   {"loss": np.float64(loss), "dys": dys}, tol=1e-9))
+        if shift == 0:                              # finite differences, independent of softmax
+            def window_loss():
+                return float(sum(np.log(np.exp(ys[:, t]).sum()) - ys[targets[t], t] for t in range(T)))
+            numeric = core.numerical_gradient(window_loss, ys)
+            _with_context(context, lambda: compare_normwise("dys", got[1], numeric))
+
+
+def grade_bptt_step(bptt_step, rng) -> None:
+    """Grade one iteration of the gist's backward loop.
+
+    ``bptt_step(params, grads, dhnext, x, target, h, h_prev, p) -> dhnext for step t-1``
+    must add step t's share into the five arrays of ``grads`` (in place) and return
+    W_hh^T dhraw. Checked on one step against finite differences, then as the body of a
+    whole backward loop against ``charrnn_core.backward`` and finite differences.
+    """
+    V, H = int(rng.integers(3, 7)), int(rng.integers(2, 6))
+    params = _random_model(rng, V, H)
+    names = core.PARAM_NAMES
+
+    # 1. one step in isolation: the gradient of L_t + g . h_t, where g is the incoming dhnext
+    h_prev, g = 0.5 * rng.standard_normal((H, 1)), 0.5 * rng.standard_normal((H, 1))
+    ix, target = int(rng.integers(V)), int(rng.integers(V))
+
+    def step_loss():
+        h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+        p = core.softmax(params["Why"] @ h + params["by"])
+        return float(-np.log(p[target, 0]) + (g * h).sum())
+
+    h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+    p = core.softmax(params["Why"] @ h + params["by"])
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    got = call(bptt_step, _copy(params), grads, g.copy(), core.one_hot(ix, V), target, h.copy(),
+               h_prev.copy(), p.copy(), what="bptt_step")
+    expected = {n: core.numerical_gradient(step_loss, params[n]) for n in names}
+    expected["dhnext"] = core.numerical_gradient(step_loss, h_prev)
+
+    def check_step():
+        compare_all({"dhnext (returned)": got, **{n: grads[n] for n in names}},
+                    {"dhnext (returned)": expected["dhnext"], **{n: expected[n] for n in names}},
+                    tol=math.inf)
+        wrong = [f"{n}: relative error {norm_rel_error(grads[n], expected[n]):.1e}" for n in names
+                 if norm_rel_error(grads[n], expected[n]) > 1e-6]
+        if norm_rel_error(got, expected["dhnext"]) > 1e-6:
+            wrong.append(f"dhnext (returned): relative error {norm_rel_error(got, expected['dhnext']):.1e}")
+        if wrong:
+            raise WrongAnswer("; ".join(wrong) + " (against finite differences)")
+
+    _with_context(f"one step, V={V}, H={H}, with a non-zero dhnext arriving", check_step)
+
+    # 2. the body of a whole backward loop over a random sequence
+    T = int(rng.integers(4, 8))
+    inputs, targets = rng.integers(V, size=T), rng.integers(V, size=T)
+    hprev = 0.5 * rng.standard_normal((H, 1))
+    _, cache = core.forward(params, inputs, targets, hprev)
+    hs, ps = cache[2], cache[3]
+    want, dhs = core.backward(params, cache)
+    want["dhnext"] = params["Whh"].T @ ((1 - hs[0] ** 2) * dhs[0][:, None])     # dL/dhprev
+    grads, dhnext = {k: np.zeros_like(v) for k, v in params.items()}, np.zeros((H, 1))
+    for t in reversed(range(T)):
+        dhnext = call(bptt_step, _copy(params), grads, dhnext, core.one_hot(inputs[t], V), int(targets[t]),
+                      hs[t].copy(), hs[t - 1].copy(), ps[t].copy(), what="bptt_step")
+    _with_context(f"the whole loop over T={T} steps, against charrnn_core.backward",
+                  lambda: compare_all({**grads, "dhnext": dhnext}, want, tol=1e-9))
+    numeric = core.numerical_gradient(lambda: core.forward(params, inputs, targets, hprev)[0], hprev)
+    _with_context(f"the whole loop over T={T} steps",
+                  lambda: compare_normwise("dhnext (dL/dhprev)", dhnext, numeric))
+
+
+def show_matrix(ax, M, title, xlabels=None, ylabels=None, highlight_col=None, vmax=None,
+                binary=False, fmt="{:g}"):
+    """Heatmap of a small matrix M (R, C) with each value written in its cell.
+
+    Real numbers: red positive, blue negative (symmetric colour scale up to vmax);
+    binary=True: white 0, black 1 (a one-hot vector). highlight_col outlines one column.
+    """
+    M = np.asarray(M)
+    vmax = vmax if vmax is not None else (np.abs(M).max() or 1.0)
+    if binary:
+        ax.imshow(M, cmap="Greys", vmin=0, vmax=1, aspect="equal")
+    else:
+        ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="equal")
+    for (r, c), v in np.ndenumerate(M):
+        dark = abs(v) > 0.6 * vmax
+        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=9, color="white" if dark else "black")
+    ax.set_xticks(range(M.shape[1]), xlabels if xlabels is not None else range(M.shape[1]))
+    ax.set_yticks(range(M.shape[0]), ylabels if ylabels is not None else range(M.shape[0]))
+    ax.set_title(title, fontsize=10)
+    ax.grid(False)
+    if highlight_col is not None:
+        ax.add_patch(plt.Rectangle((highlight_col - 0.5, -0.5), 1, M.shape[0], fill=False, lw=3, ec="k"))
+
+
+def draw_unrolled_rnn(T_show: int = 4, focus: int = 1):
+    """The RNN unrolled over T_show steps: boxes x_t, h_t, y_t; the two arrows leaving h_focus in red.
+
+    Returns the figure (call plt.show() to display it).
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    col = {t: 3.0 * (t + 1) for t in range(-1, T_show)}        # x position of step t
+    row = {"x": 0.0, "h": 1.7, "y": 3.4}                        # y position of each kind of box
+    w, hgt = 0.9, 0.6
+
+    def box(x, y, label, face):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - hgt / 2), w, hgt, boxstyle="round,pad=0.04",
+                                    fc=face, ec="black", lw=1))
+        ax.text(x, y, label, ha="center", va="center", fontsize=13)
+
+    def arrow(start, end, label, label_xy, hot=False):
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops=dict(arrowstyle="-|>", lw=3.2 if hot else 1.3,
+                                    color="crimson" if hot else "dimgray", mutation_scale=16))
+        ax.text(*label_xy, label, fontsize=11, color="crimson" if hot else "black", ha="center", va="center")
+
+    box(col[-1], row["h"], "$h_{-1}$", "whitesmoke")
+    ax.text(col[-1], row["h"] - 0.6, "hprev", ha="center", fontsize=10, color="dimgray")
+    for t in range(T_show):
+        x = col[t]
+        box(x, row["x"], f"$x_{t}$", "#dbe9f6")
+        box(x, row["h"], f"$h_{t}$", "#fde2c8" if t == focus else "#fff4e6")
+        box(x, row["y"], f"$y_{t}$", "#e2f0d9")
+        ax.text(x, row["y"] + 0.62, f"$L_{t}$", ha="center", fontsize=12)
+        ax.annotate("", xy=(x, row["y"] + 0.47), xytext=(x, row["y"] + hgt / 2),
+                    arrowprops=dict(arrowstyle="-|>", color="gray"))
+        arrow((x, row["x"] + hgt / 2), (x, row["h"] - hgt / 2), "$W_{xh}$", (x + 0.42, (row["x"] + row["h"]) / 2))
+        arrow((x, row["h"] + hgt / 2), (x, row["y"] - hgt / 2), "$W_{hy}$",
+              (x + 0.42, (row["h"] + row["y"]) / 2), hot=(t == focus))
+        arrow((col[t - 1] + w / 2, row["h"]), (x - w / 2, row["h"]), "$W_{hh}$",
+              ((col[t - 1] + x) / 2, row["h"] + 0.25), hot=(t - 1 == focus))
+    xf = col[focus]
+    ax.text(xf - 1.2, (row["h"] + row["y"]) / 2, "① through $y_%d$\nto $L_%d$" % (focus, focus),
+            color="crimson", fontsize=11, ha="center", va="center")
+    ax.text((xf + col[focus + 1]) / 2, row["h"] - 0.7,
+            "② through $h_%d$\nto $L_%d, L_%d, \\ldots$" % (focus + 1, focus + 1, focus + 2),
+            color="crimson", fontsize=11, ha="center", va="center")
+    ax.text(col[T_show - 1] + 0.9, row["y"] + 0.62, "$L = L_0 + L_1 + \\cdots$", fontsize=12, va="center")
+    ax.set_xlim(col[-1] - 0.8, col[T_show - 1] + 2.6)
+    ax.set_ylim(-0.6, 4.3)
+    ax.axis("off")
+    ax.set_title(f"The RNN unrolled over {T_show} steps (the same $W_{{xh}}, W_{{hh}}, W_{{hy}}$ at every step)."
+                 f"  $h_{focus}$ reaches the loss along two paths.")
+    fig.tight_layout()
+    return fig

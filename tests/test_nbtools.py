@@ -84,3 +84,114 @@ def test_held_out_text_is_the_tail_the_checkpoint_did_not_train_on():
     assert ck_vocab == vocab
     assert meta["train_chars"] + len(held) == len(text)
     assert text.endswith(held) and 0.09 < len(held) / len(text) < 0.11
+
+
+# --- notebooks 00-04
+
+
+def test_norm_rel_error_ignores_noise_on_a_tiny_entry_that_rel_error_sees():
+    exact = np.array([1.0, 1e-9])
+    noisy = np.array([1.0, 1e-9 + 1e-10])          # rounding-level noise on the tiny entry
+    assert core_rel_error(exact, noisy) > 1e-2
+    assert nbtools.norm_rel_error(exact, noisy) < 1e-10
+    assert nbtools.norm_rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert abs(nbtools.norm_rel_error([1.0, 0.0], [0.0, 1.0]) - np.sqrt(2) / 2) < 1e-15
+    with pytest.raises(WrongAnswer, match="dW: relative error .* finite differences"):
+        nbtools.compare_normwise("dW", [1.0, 2.0], [1.0, 2.1])
+    with pytest.raises(WrongAnswer, match=r"dW: shape \(2,\), expected \(3,\)"):
+        nbtools.compare_normwise("dW", [1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def core_rel_error(a, b):
+    import charrnn_core
+    return charrnn_core.rel_error(a, b)
+
+
+def _rnn_step(params, ix, h_prev, target, squash=np.tanh):
+    h = squash(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+    y = params["Why"] @ h + params["by"]
+    p = np.exp(y - y.max()) / np.exp(y - y.max()).sum()
+    return h, p, -np.log(p[target, 0])
+
+
+def test_grade_rnn_step_passes_the_right_step_and_names_what_is_wrong():
+    nbtools.grade_rnn_step(_rnn_step, np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match=r"^h: relative error.*p: relative error.*loss: relative error"):
+        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a, squash=lambda z: z), np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match="tuple"):
+        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a)[:2], np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match="rnn_step raised KeyError"):
+        nbtools.grade_rnn_step(lambda params, *a: params["W"], np.random.default_rng(0))
+
+
+def _softmax_loss_grad(ys, targets, stable=True, minus_one=True):
+    z = ys - ys.max(axis=0) if stable else ys
+    p = np.exp(z) / np.exp(z).sum(axis=0)
+    cols = np.arange(ys.shape[1])
+    loss = float(-np.log(p[targets, cols]).sum())
+    dys = p.copy()
+    if minus_one:
+        dys[targets, cols] -= 1
+    return loss, dys
+
+
+def test_grade_softmax_loss_grad_catches_the_missing_minus_one_and_overflow():
+    nbtools.grade_softmax_loss_grad(_softmax_loss_grad, np.random.default_rng(1))
+    with pytest.raises(WrongAnswer) as e:
+        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False),
+                                        np.random.default_rng(1))
+    assert "dys: relative error" in str(e.value) and "loss:" not in str(e.value)
+    with pytest.raises(WrongAnswer, match="NaN or infinity.*1000"):
+        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, stable=False),
+                                        np.random.default_rng(1))
+
+
+def _bptt_step(params, grads, dhnext, x, target, h, h_prev, p, use_dhnext=True, transpose=True):
+    dy = p.copy()
+    dy[target] -= 1
+    grads["Why"] += dy @ h.T
+    grads["by"] += dy
+    dh = params["Why"].T @ dy + (dhnext if use_dhnext else 0)
+    dhraw = (1 - h * h) * dh
+    grads["bh"] += dhraw
+    grads["Wxh"] += dhraw @ x.T
+    grads["Whh"] += dhraw @ h_prev.T
+    return (params["Whh"].T if transpose else params["Whh"]) @ dhraw
+
+
+def test_grade_bptt_step_names_the_gradients_a_mistake_breaks():
+    nbtools.grade_bptt_step(_bptt_step, np.random.default_rng(2))
+    with pytest.raises(WrongAnswer) as e:
+        nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), np.random.default_rng(2))
+    msg = str(e.value)
+    assert all(f"{n}: relative error" in msg for n in ("Wxh", "Whh", "bh"))
+    assert "Why:" not in msg and "by:" not in msg and "one step" in msg
+    with pytest.raises(WrongAnswer, match=r"dhnext \(returned\): relative error"):
+        nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, transpose=False), np.random.default_rng(2))
+
+
+def test_show_matrix_and_draw_unrolled_rnn_draw_without_error():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    nbtools.show_matrix(ax, np.array([[1.0, -2.0], [0.5, 0.0]]), "M", highlight_col=1)
+    assert len(ax.texts) == 4 and len(ax.patches) == 1
+    plt.close(fig)
+    fig = nbtools.draw_unrolled_rnn(T_show=3, focus=1)
+    assert fig.axes[0].get_title().startswith("The RNN unrolled over 3 steps")
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_graders_pass_right_answers_and_fail_planted_mistakes_for_any_seed(seed):
+    rng = lambda: np.random.default_rng(seed)  # noqa: E731
+    nbtools.grade_rnn_step(_rnn_step, rng())
+    nbtools.grade_softmax_loss_grad(_softmax_loss_grad, rng())
+    nbtools.grade_bptt_step(_bptt_step, rng())
+    with pytest.raises(WrongAnswer, match="^h: relative error"):
+        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a, squash=lambda z: z), rng())
+    with pytest.raises(WrongAnswer, match="^dys: relative error"):
+        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False), rng())
+    with pytest.raises(WrongAnswer, match="^Wxh: relative error.*Whh.*bh.*dhnext"):
+        nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), rng())
