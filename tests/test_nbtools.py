@@ -1,7 +1,10 @@
 """The notebooks' shared helper module (notebooks/nbtools.py)."""
 
+import importlib.util
 import sys
+from pathlib import Path
 
+import charrnn_core
 import numpy as np
 import pytest
 
@@ -84,3 +87,18 @@ def test_held_out_text_is_the_tail_the_checkpoint_did_not_train_on():
     assert ck_vocab == vocab
     assert meta["train_chars"] + len(held) == len(text)
     assert text.endswith(held) and 0.09 < len(held) / len(text) < 0.11
+
+
+def test_data_is_found_beside_the_core_when_nbtools_is_copied_elsewhere(tmp_path):
+    # The student edition handed out on its own: nbtools.py in a folder with no data/ above it.
+    # It then falls back to the folder holding charrnn_core (here: this repository).
+    copy = tmp_path / "handout" / "nbtools.py"
+    copy.parent.mkdir()
+    copy.write_text((REPO / "notebooks" / "nbtools.py").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("nbtools_handout", copy)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert nbtools.ROOT == REPO
+    assert module.ROOT == Path(charrnn_core.__file__).resolve().parent
+    assert module.CORPUS.is_file() and module.CHECKPOINT.is_file()
