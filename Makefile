@@ -50,14 +50,14 @@ browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move s
 
 # The student edition: student/ (generated, not committed) holds every numbered notebook without
 # its cells tagged `solution` and without outputs (nbconvert's own preprocessors, configured in
-# tools/student_edition.py), plus what it needs to run on its own: nbtools.py, charrnn_core.py,
-# the corpus and the checkpoint. Zip the folder and hand it out.
+# tools/student_edition.py), plus what it needs to run on its own: nbtools.py (every
+# notebooks/*.py), charrnn_core.py, the corpus and the checkpoints. Zip it and hand it out.
 student: $(STAMP)
 	rm -rf student
 	mkdir -p student/data student/checkpoints
 	$(BIN)/jupyter nbconvert --config tools/student_edition.py --log-level=WARN \
 		--output-dir student notebooks/[0-9]*.ipynb
-	cp notebooks/nbtools.py charrnn_core.py student/
+	cp notebooks/*.py charrnn_core.py student/
 	cp data/README.md data/*.txt student/data/
 	cp checkpoints/*.npz student/checkpoints/
 
