@@ -104,4 +104,3 @@ def test_held_out_text_is_the_tail_the_checkpoint_did_not_train_on():
     assert ck_vocab == vocab
     assert meta["train_chars"] + len(held) == len(text)
     assert text.endswith(held) and 0.09 < len(held) / len(text) < 0.11
-
