@@ -35,7 +35,7 @@ SITE = REPO / "build" / "book" / "_build" / "html"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--no-proxy-server"]
-PAGE_TIMEOUT = 30           # seconds for a page to load and MathJax to finish
+PAGE_TIMEOUT = 60           # seconds for a page to load and MathJax to finish (a busy machine)
 SEARCH_WORD = "dhnext"      # the search page must find it (notebook 04 is about it)
 
 # Raw TeX a reader would see if MathJax did not run: display or inline delimiters, or a TeX
@@ -198,9 +198,14 @@ def main(argv=None):
             page.on("response", on_response)
             for name in pages:
                 errors.clear()
-                response = page.goto(f"{base}/{name}", wait_until="load")
-                page.wait_for_load_state("networkidle")
-                state = page.evaluate(JS_PAGE_STATE)
+                try:
+                    response = page.goto(f"{base}/{name}", wait_until="load")
+                    page.wait_for_load_state("networkidle")
+                    state = page.evaluate(JS_PAGE_STATE)
+                except Exception as exc:   # a Playwright timeout or similar: this page fails
+                    fail.check(False, f"{name}: {type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0][:200]}")
+                    continue
                 problems = []
                 if response is None or response.status != 200:
                     problems.append(f"HTTP {response.status if response else 'no response'}")
