@@ -9,8 +9,8 @@
 from docutils import nodes
 
 WIDGET_VIEW = '<script type="application/vnd.jupyter.widget-view+json">'
-WIDGET_NOTE = ("Interactive widget: it works in a running notebook (launch this page on Binder "
-               "or open it in JupyterLab). A static plot follows.")
+WIDGET_NOTE = ("Interactive widget: it needs a running notebook (launch this page on Binder, or "
+               "open it in JupyterLab). A slider's plot is also drawn statically below.")
 
 
 def is_remote(uri):

@@ -11,8 +11,9 @@ What it does, as a reader with no internet would:
 3. on every page: it loads (HTTP 200), no image is broken, MathJax rendered every math element
    and no raw TeX ($$, \\(, \\frac ...) is left in the text outside code;
 4. every notebook has its page, with a Binder launch link that matches the README's Binder badge,
-   in the sidebar navigation and with a previous/next link; every local link points to a file of
-   the site; the search page finds "dhnext".
+   in the sidebar navigation and with a previous/next link, and a note where each saved widget
+   was (no kernel, no widget); every local link points to a file of the site; the search page
+   finds "dhnext".
 
 Prints one line per check and exits non-zero on any failure. Not a pytest module (no test_
 functions), like tests/browser_test.py. Screenshots of two pages go to screenshots/.
@@ -21,6 +22,7 @@ functions), like tests/browser_test.py. Screenshots of two pages go to screensho
 import argparse
 import functools
 import html.parser
+import json
 import os
 import re
 import sys
@@ -70,6 +72,7 @@ async () => {
     nav: Array.from(document.querySelectorAll('nav.bd-docs-nav a, .bd-sidebar-primary a'))
               .map(a => a.href),
     prevNext: Array.from(document.querySelectorAll('.prev-next-area a')).map(a => a.href),
+    widgetNotes: document.querySelectorAll('.widget-offline-note').length,
   };
 }
 """
@@ -111,6 +114,13 @@ class LinkParser(html.parser.HTMLParser):
         attrs = dict(attrs)
         if tag == "a" and attrs.get("href"):
             self.links.append(attrs["href"])
+
+
+def widget_outputs(notebook):
+    """How many saved widget views (sliders, progress bars) a notebook's outputs hold."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for c in cells for o in c.get("outputs", []))
 
 
 def broken_local_links(site, page):
@@ -232,6 +242,10 @@ def main(argv=None):
                         problems.append(f"sidebar lacks {absent[:3]}")
                     if not state["prevNext"]:
                         problems.append("no previous/next link")
+                    widgets = widget_outputs(REPO / "notebooks" / f"{stem}.ipynb")
+                    if state["widgetNotes"] < widgets:
+                        problems.append(f"{widgets} widgets but {state['widgetNotes']} notes "
+                                        "in their place")
                     if stem in ("03-The-Softmax-Gradient", "07-The-Vanishing-Gradient"):
                         page.screenshot(path=str(args.screenshots / f"book-{stem}.png"))
                 for key in totals:
