@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 # the same thread count everywhere keeps the notebooks' floating-point outputs identical.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint clean
+.PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint clean \
+	student student-test book book-test
 
 # Create the virtual environment and install the package with its dependencies.
 $(STAMP): pyproject.toml
@@ -47,6 +48,49 @@ browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move s
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python tests/browser_test.py
 
+# The student edition: student/ (generated, not committed) holds every numbered notebook without
+# its cells tagged `solution` and without outputs (nbconvert's own preprocessors, configured in
+# tools/student_edition.py), plus what it needs to run on its own: nbtools.py (every
+# notebooks/*.py), charrnn_core.py, the corpus and the checkpoints. Zip it and hand it out.
+student: $(STAMP)
+	rm -rf student
+	mkdir -p student/data student/checkpoints
+	$(BIN)/jupyter nbconvert --config tools/student_edition.py --log-level=WARN \
+		--output-dir student notebooks/[0-9]*.ipynb
+	cp notebooks/*.py charrnn_core.py student/
+	cp data/README.md data/*.txt student/data/
+	cp checkpoints/*.npz student/checkpoints/
+
+# Runs every student notebook top to bottom (every check: "not answered yet"), and checks the
+# committed notebooks' solutions (every check: "correct").
+student-test: student
+	$(BIN)/python -m pytest tests/student_test.py -q -p no:nbval
+
+# The static book: build/book/_build/html/index.html, from the executed notebooks (no
+# re-execution), readable offline. MathJax comes from the npm registry into build/ (gitignored).
+MATHJAX_VERSION := 3.2.2
+BOOK_STAMP := $(VENV)/.book-installed
+MATHJAX := build/book-vendor/mathjax/tex-chtml.js
+
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $(BOOK_STAMP)
+
+$(MATHJAX):
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	npm install --prefix build/book-npm --no-save --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
+	rm -rf build/book-vendor/mathjax && mkdir -p build/book-vendor
+	cp -r build/book-npm/node_modules/mathjax/es5 build/book-vendor/mathjax
+
+book: $(BOOK_STAMP) $(MATHJAX)
+	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+		--path-output build/book --all --warningiserror --keep-going --quiet
+
+book-test: book  ## the built book in headless Chromium: pages, images, math, no outside request
+	$(BIN)/python -m pip install --quiet playwright
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/python tests/book_test.py
+
 # The pre-trained model the notebooks load: the blog post's run (H=100, T=25, 50,000 iterations).
 checkpoint: $(STAMP)
 	mkdir -p checkpoints
@@ -55,4 +99,4 @@ checkpoint: $(STAMP)
 		--checkpoint-every 0 --train-fraction 0.9 --out checkpoints/shakespeare-h100.npz
 
 clean:
-	rm -rf $(VENV) screenshots
+	rm -rf $(VENV) screenshots student build

@@ -30,7 +30,19 @@ import numpy as np
 
 import charrnn_core as core
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def _find_root() -> Path:
+    """The folder that holds data/ and checkpoints/: the one above this file (notebooks/, or
+    student/ inside the repository), else the one holding charrnn_core (a student edition
+    handed out on its own ships the core, data/ and checkpoints/ beside the notebooks)."""
+    above = Path(__file__).resolve().parents[1]
+    for root in (above, Path(core.__file__).resolve().parent):
+        if (root / "data" / "shakespeare.txt").is_file():
+            return root
+    return above
+
+
+ROOT = _find_root()
 CORPUS = ROOT / "data" / "shakespeare.txt"
 CHECKPOINT = ROOT / "checkpoints" / "shakespeare-h100.npz"
 

@@ -77,6 +77,26 @@ def test_moving_average_and_spectral_radius_against_hand_values():
     assert abs(nbtools.spectral_radius(W) - 2.0) < 1e-12
 
 
+def test_data_is_found_beside_the_core_when_nbtools_is_copied_elsewhere(tmp_path):
+    # The student edition handed out on its own: nbtools.py in a folder with no data/ above it.
+    # It then falls back to the folder holding charrnn_core (here: this repository).
+    import importlib.util
+    from pathlib import Path
+
+    import charrnn_core
+
+    copy = tmp_path / "handout" / "nbtools.py"
+    copy.parent.mkdir()
+    copy.write_text((REPO / "notebooks" / "nbtools.py").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("nbtools_handout", copy)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert nbtools.ROOT == REPO
+    assert module.ROOT == Path(charrnn_core.__file__).resolve().parent
+    assert module.CORPUS.is_file() and module.CHECKPOINT.is_file()
+
+
 def test_held_out_text_is_the_tail_the_checkpoint_did_not_train_on():
     text, vocab = nbtools.load_corpus()
     params, ck_vocab, meta = nbtools.load_pretrained()
