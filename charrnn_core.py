@@ -5,7 +5,7 @@ The module reads in the order of the story:
 
     data -> vocabulary / one-hot -> parameters -> forward -> loss -> backward
     -> gradient check -> clipping -> optimizer -> training -> sampling
-    -> checkpoints -> command line
+    -> checkpoints -> n-gram baseline -> command line
 
 Names follow the math (and the gist). Shapes use these letters:
 
@@ -780,6 +780,176 @@ def load_checkpoint(path):
     except (ValueError, TypeError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not valid: {e}") from None
     return params, vocab, meta
+
+
+# ------------------------------------------------------------------- n-gram baseline
+#
+# Not part of the gist: a counting model to read the RNN's loss against. An n-gram
+# model predicts the next character from the n - 1 characters before it, using how often
+# each (context, next character) pair occurred in the training text.
+
+
+@dataclass(frozen=True)
+class NGramCounts:
+    """Character n-gram counts of a training text, for every context length j = 0 .. n-1.
+
+    A context of j ids c_1 .. c_j is coded as the int sum_i c_i V^(j-i), and the pair
+    (context, next id) as context * V + next. For each j (a tuple entry per j):
+
+        pairs[j], pair_counts[j]        sorted pair codes, how often each occurred
+        contexts[j], context_counts[j]  sorted context codes, how often each was followed
+                                        by a character (the sum of its pair counts)
+        context_types[j]                how many distinct characters followed it
+
+    Made by ``ngram_counts``; read by ``ngram_probs`` and ``ngram_loss``.
+    """
+
+    n: int
+    vocab_size: int
+    pairs: tuple
+    pair_counts: tuple
+    contexts: tuple
+    context_counts: tuple
+    context_types: tuple
+
+
+def _check_ids(name, ids, vocab_size, min_len=1) -> np.ndarray:
+    """ids as a 1-d int array in [0, vocab_size) of length >= min_len, or ValueError naming it."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) < min_len or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"{name} must be a 1-d array of at least {min_len} ints, "
+                         f"got {ids.dtype} {ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
+    return ids.astype(np.int64)
+
+
+def ngram_counts(ids, n: int, vocab_size: int) -> NGramCounts:
+    """Count every window of 1 .. n consecutive ids in ``ids`` (N,) (a training text, encoded).
+
+    Returns the NGramCounts of an n-gram model: contexts of 0 .. n-1 characters.
+    """
+    _require_ints(n=n, vocab_size=vocab_size)
+    if vocab_size ** n >= 2 ** 62:
+        raise ValueError(f"n={n} is too large for vocab_size={vocab_size}: codes would overflow")
+    ids = _check_ids("ids", ids, vocab_size, min_len=n)
+    tables = {k: [] for k in ("pairs", "pair_counts", "contexts", "context_counts", "context_types")}
+    for j in range(n):
+        windows = np.lib.stride_tricks.sliding_window_view(ids, j + 1)  # (N - j, j + 1)
+        codes = windows @ vocab_size ** np.arange(j, -1, -1, dtype=np.int64)
+        pairs, pair_counts = np.unique(codes, return_counts=True)
+        contexts, which = np.unique(pairs // vocab_size, return_inverse=True)
+        tables["pairs"].append(pairs)
+        tables["pair_counts"].append(pair_counts)
+        tables["contexts"].append(contexts)
+        tables["context_counts"].append(np.bincount(which, weights=pair_counts).astype(np.int64))
+        tables["context_types"].append(np.bincount(which))
+    return NGramCounts(n, vocab_size, **{k: tuple(v) for k, v in tables.items()})
+
+
+def _lookup(keys, values, queries) -> np.ndarray:
+    """values[i] where keys[i] == query (keys sorted), 0 where a query is not among the keys."""
+    i = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[i] == queries, values[i], 0)
+
+
+def _ngram_target_probs(counts: NGramCounts, history, known, targets, n, smoothing, k, discount):
+    """p(target | history) for M cases at once, shape (M,).
+
+    history: (M, n-1) ids, the characters before each target, right-aligned;
+    known: (M,) how many of the last entries of a history row are real characters.
+    """
+    V = counts.vocab_size
+    if smoothing == "add-k":  # only the longest context there is
+        j = np.minimum(known, n - 1)
+        p = np.empty(len(targets))
+        for jj in np.unique(j):
+            rows = j == jj
+            ctx = history[rows, history.shape[1] - jj:] @ V ** np.arange(jj - 1, -1, -1, dtype=np.int64)
+            seen = _lookup(counts.pairs[jj], counts.pair_counts[jj], ctx * V + targets[rows])
+            total = _lookup(counts.contexts[jj], counts.context_counts[jj], ctx)
+            p[rows] = (seen + k) / (total + k * V)  # an unseen context: (0 + k) / (0 + kV) = 1/V
+        return p
+    # interpolated absolute discounting: take `discount` off every seen count of a context and
+    # give what it frees to the next-shorter context's estimate, from 1/V up to n-1 characters
+    p = np.full(len(targets), 1.0 / V)
+    for j in range(n):
+        ctx = history[:, history.shape[1] - j:] @ V ** np.arange(j - 1, -1, -1, dtype=np.int64)
+        total = _lookup(counts.contexts[j], counts.context_counts[j], ctx)
+        use = (total > 0) & (known >= j)  # a context never seen leaves the shorter one's estimate
+        seen = _lookup(counts.pairs[j], counts.pair_counts[j], ctx * V + targets)
+        types = _lookup(counts.contexts[j], counts.context_types[j], ctx)
+        mixed = (np.maximum(seen - discount, 0) + discount * types * p) / np.maximum(total, 1)
+        p = np.where(use, mixed, p)
+    return p
+
+
+def _check_ngram_options(counts, n, smoothing, k, discount) -> int:
+    """Validate the options of ngram_probs / ngram_loss; return the model order to use."""
+    if not isinstance(counts, NGramCounts):
+        raise TypeError(f"counts must be an NGramCounts (from ngram_counts), got {type(counts).__name__}")
+    n = counts.n if n is None else n
+    _require_ints(n=n)
+    if n > counts.n:
+        raise ValueError(f"n must be at most {counts.n}, the order the counts were made for, got {n}")
+    if smoothing not in ("interpolated", "add-k"):
+        raise ValueError(f"smoothing must be 'interpolated' or 'add-k', got {smoothing!r}")
+    if not (isinstance(k, (int, float)) and k > 0 and math.isfinite(k)):
+        raise ValueError(f"k must be a positive number, got {k!r}")
+    if not (isinstance(discount, (int, float)) and 0 < discount <= 1):
+        raise ValueError(f"discount must be a number in (0, 1], got {discount!r}")
+    return n
+
+
+def ngram_probs(counts: NGramCounts, context, n: int | None = None, smoothing: str = "interpolated",
+                k: float = 1.0, discount: float = 0.75) -> np.ndarray:
+    """The n-gram model's distribution of the character after ``context``: shape (V,), sums to 1.
+
+    context: ids of the text so far (any length; only the last n-1 are used).
+    n: the model order, at most counts.n (default counts.n): the same counts give
+    every lower-order model too. smoothing:
+
+    - "add-k": p(c | ctx) = (count(ctx c) + k) / (count(ctx) + k V) for the last n-1
+      characters (all of them, if fewer); a context never seen gives 1/V for every c.
+    - "interpolated" (absolute discounting): p_j(c) = (max(count(ctx_j c) - d, 0)
+      + d * types(ctx_j) * p_{j-1}(c)) / count(ctx_j), where ctx_j is the last j
+      characters, p_{-1} = 1/V, and a context never seen keeps p_{j-1}.
+    """
+    n = _check_ngram_options(counts, n, smoothing, k, discount)
+    V = counts.vocab_size
+    context = _check_ids("context", context, V, min_len=0)
+    context = context[max(len(context) - (n - 1), 0):]  # only the last n-1 characters matter
+    history = np.zeros((V, n - 1), dtype=np.int64)
+    if len(context):
+        history[:, n - 1 - len(context):] = context
+    known = np.full(V, len(context))
+    return _ngram_target_probs(counts, history, known, np.arange(V), n, smoothing, k, discount)
+
+
+def ngram_target_probs(counts: NGramCounts, ids, n: int | None = None,
+                       smoothing: str = "interpolated", k: float = 1.0,
+                       discount: float = 0.75) -> np.ndarray:
+    """p(ids[t] | the up to n-1 ids before it) for t = 1 .. N-1: shape (N-1,).
+
+    ids (N,): a text to score, e.g. held-out text. The first character has no
+    context and is not scored. Options as in ``ngram_probs``.
+    """
+    n = _check_ngram_options(counts, n, smoothing, k, discount)
+    ids = _check_ids("ids", ids, counts.vocab_size, min_len=2)
+    padded = np.concatenate([np.zeros(n - 1, dtype=np.int64), ids])
+    history = np.lib.stride_tricks.sliding_window_view(padded, n)[1:len(ids), : n - 1]  # (N-1, n-1)
+    known = np.arange(1, len(ids))  # position t has t characters before it
+    return _ngram_target_probs(counts, history, known, ids[1:], n, smoothing, k, discount)
+
+
+def ngram_loss(counts: NGramCounts, ids, n: int | None = None, smoothing: str = "interpolated",
+               k: float = 1.0, discount: float = 0.75) -> float:
+    """Mean loss in nats per character of the n-gram model on ``ids`` (N,), like ``evaluate``.
+
+    Every character after the first is predicted from the up to n-1 before it;
+    exp() of the result is the perplexity. Options as in ``ngram_probs``.
+    """
+    return float(-np.mean(np.log(ngram_target_probs(counts, ids, n, smoothing, k, discount))))
 
 
 # --------------------------------------------------------------------- command line

@@ -84,6 +84,15 @@ MUTANTS = {
         ("loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)",
          "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
     ],
+    "n-gram interpolation loses the discounted mass": [
+        ("+ discount * types * p) / np.maximum(total, 1)", "+ discount * p) / np.maximum(total, 1)"),
+    ],
+    "n-gram add-k without k V in the denominator": [
+        ("(seen + k) / (total + k * V)", "(seen + k) / (total + k)"),
+    ],
+    "n-gram context includes the character to predict": [
+        ("[1:len(ids), : n - 1]", "[1:len(ids), 1:n]"),
+    ],
 }
 
 
