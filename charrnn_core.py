@@ -797,6 +797,8 @@ def check_checkpoint(params, vocab: Vocab, meta: dict) -> None:
         raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
     if V != vocab.size:
         raise ValueError(f"Wxh is for V={V} characters, the vocabulary has {vocab.size}")
+    if vocab.chars.endswith("\0"):  # NumPy's str arrays drop trailing NULs
+        raise ValueError("vocab chars must not end with NUL ('\\x00'); sort them")
     for name in PARAM_NAMES:
         if params[name].dtype not in (np.float32, np.float64):
             raise ValueError(f"params[{name!r}] must be float32 or float64, got {params[name].dtype}")
@@ -809,6 +811,8 @@ def check_checkpoint(params, vocab: Vocab, meta: dict) -> None:
             raise ValueError(f"meta {k!r} must be an int, float or str, got {type(v).__name__}")
         if isinstance(v, int) and not -2**63 <= v < 2**63:
             raise ValueError(f"meta {k!r} = {v} does not fit in a 64-bit integer")
+        if isinstance(v, str) and v.endswith("\0"):
+            raise ValueError(f"meta {k!r} must not end with NUL ('\\x00')")
 
 
 def _checkpoint_target(path) -> str:
@@ -927,6 +931,8 @@ def _read_checkpoint_arrays(path) -> dict:
 
     Checks the names before decompressing anything; raises ValueError without the path.
     """
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError("not a regular file")
     with zipfile.ZipFile(path) as zf:
         infos = {}
         for info in zf.infolist():

@@ -30,7 +30,7 @@ def listing(folder):
 
 
 @pytest.mark.parametrize("case", ["nan", "inf", "seed 2**64", "object meta", "vocab size",
-                                  "float16", "list meta"])
+                                  "float16", "list meta", "NUL-ended chars", "NUL-ended meta"])
 def test_save_refuses_what_load_would_refuse_and_keeps_the_old_file(tmp_path, model, case):
     params, vocab = model
     path = tmp_path / "m.npz"
@@ -51,6 +51,10 @@ def test_save_refuses_what_load_would_refuse_and_keeps_the_old_file(tmp_path, mo
         bad_vocab = core.Vocab("abcde")
     elif case == "float16":
         bad = {k: v.astype(np.float16) for k, v in bad.items()}
+    elif case == "NUL-ended chars":  # NumPy's str arrays would drop the NUL: V=4 becomes 3
+        bad_vocab = core.Vocab("abc\0")
+    elif case == "NUL-ended meta":
+        meta["data"] = "corpus.txt\0"
     with pytest.raises(ValueError):
         core.save_checkpoint(path, bad, bad_vocab, **meta)
     assert path.read_bytes() == before
@@ -223,6 +227,15 @@ def test_a_malformed_checkpoint_is_one_value_error_naming_the_path(tmp_path, mod
     with pytest.raises(ValueError, match=re.escape(str(path))) as e:
         core.load_checkpoint(path)
     assert "allow_pickle" not in str(e.value)
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo"])
+def test_a_checkpoint_path_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, path):
+    if path == "fifo":  # opening a FIFO with no writer would wait forever
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*not a regular file"):
+        core.load_checkpoint(path)
 
 
 def test_the_malformed_fixtures_differ_from_a_good_checkpoint_only_by_the_defect(tmp_path, model):
