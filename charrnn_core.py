@@ -46,6 +46,7 @@ import signal
 import struct
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 import zipfile
@@ -1137,7 +1138,10 @@ def _cmd_train(args, say) -> int:
             save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth)
 
     # Ctrl-C only raises a flag; the callback stops after the update that is under way.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    # (Only the main thread may set handlers; elsewhere Ctrl-C stays a KeyboardInterrupt.)
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
         result = train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
                        num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
@@ -1153,7 +1157,8 @@ def _cmd_train(args, say) -> int:
               file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
     smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
     save_checkpoint(args.out, result.params, vocab, iteration=args.iters, smooth_loss=smooth,
                     seed=args.seed, data=os.path.basename(args.data),

@@ -273,3 +273,14 @@ def test_batched_training_gives_the_same_checkpoint_bytes_with_1_and_2_blas_thre
         assert code == 0, err
         runs.append(out.read_bytes())
     assert runs[0] == runs[1]
+
+
+def test_main_can_train_from_a_thread_that_is_not_the_main_one(tmp_path, capsys):
+    import threading
+    status = []
+    worker = threading.Thread(target=lambda: status.append(core.main(
+        ["train", "--data", str(TINY), *SMALL, "--out", str(tmp_path / "m.npz")])))
+    worker.start()
+    worker.join(60)
+    assert status == [0], capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
