@@ -48,7 +48,6 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -821,7 +820,7 @@ def _checkpoint_target(path) -> str:
     ValueError if it names a folder or something else that is not a regular file."""
     name = os.fspath(path)
     if not name or name.endswith(os.sep) or os.path.isdir(name):
-        raise ValueError(f"checkpoint path {name!r} is a folder, expected a file name")
+        raise ValueError(f"checkpoint path {name!r} names a folder, expected a file name")
     target = os.path.realpath(name)
     if os.path.exists(target) and not os.path.isfile(target):
         raise ValueError(f"checkpoint path {name!r} is not a regular file; refusing to replace it")

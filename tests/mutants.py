@@ -137,6 +137,9 @@ def apply(source: str, edits) -> str:
     return source
 
 
+FIRST = ["tests/test_core.py", "tests/test_bad_input.py", "tests/test_robustness.py"]
+
+
 def first_failure(output: str) -> str | None:
     m = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
     return m.group(1) if m else None
@@ -162,8 +165,11 @@ def check(name, edits, workdir: Path, all_notebooks=False) -> str:
     py = sys.executable
     nbval = [py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-q", "-rfE",
              "-p", "no:cacheprovider", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
-    code, out = run([py, "-m", "pytest", "tests", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
-                     "-p", "no:nbval"], workdir, env, 300)
+    # the fast, direct tests first: -x stops at the first failure
+    files = FIRST + sorted(str(f.relative_to(workdir)) for f in (workdir / "tests").glob("test_*.py")
+                           if str(f.relative_to(workdir)) not in FIRST)
+    code, out = run([py, "-m", "pytest", *files, "-x", "-q", "-rfE",
+                     "-p", "no:cacheprovider", "-p", "no:nbval"], workdir, env, 300)
     caught = f"unit: {first_failure(out) or code}" if code != 0 else ""
     if all_notebooks:
         code, out = run(nbval, workdir, env, 900)
