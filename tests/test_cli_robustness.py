@@ -29,6 +29,17 @@ def cli(*args, cwd, env=None, timeout=120, **popen):
     return p.returncode, (out or b"").decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+def main(argv, capsys):
+    """Run the command line in this process (fast; for failures found before training)."""
+    capsys.readouterr()
+    try:
+        code = core.main([str(a) for a in argv])
+    except SystemExit as e:  # argparse
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def one_line_error(err, *words):
     assert "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1, err
@@ -39,10 +50,15 @@ def one_line_error(err, *words):
 # ------------------------------------------------------------------- --out
 
 
-def test_out_naming_the_training_file_is_refused_and_the_corpus_kept(tmp_path):
+@pytest.mark.parametrize("how", ["same name", "hard link"])
+def test_out_naming_the_training_file_is_refused_and_the_corpus_kept(tmp_path, how):
     corpus = tmp_path / "corpus.txt"
     shutil.copy(TINY, corpus)
-    code, out, err = cli("train", "--data", corpus, "--out", corpus, *SMALL, cwd=tmp_path)
+    out = corpus
+    if how == "hard link":
+        out = tmp_path / "model.npz"
+        os.link(corpus, out)
+    code, out, err = cli("train", "--data", corpus, "--out", out, *SMALL, cwd=tmp_path)
     assert code == 2
     one_line_error(err, "--out")
     assert corpus.read_bytes() == TINY.read_bytes()
@@ -60,15 +76,17 @@ def test_out_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "empty name", "trailing slash",
                                   "name too long", "missing folder"])
-def test_an_out_that_cannot_be_written_is_found_before_training(tmp_path, kind):
+def test_an_out_that_cannot_be_written_is_found_before_training(tmp_path, kind, capsys,
+                                                               monkeypatch):
     out = {"fifo": tmp_path / "pipe", "folder": tmp_path, "empty name": "",
            "trailing slash": str(tmp_path / "new") + "/", "name too long": "x" * 300 + ".npz",
            "missing folder": tmp_path / "nope" / "m.npz"}[kind]
     if kind == "fifo":
         os.mkfifo(out)
     before = sorted(os.listdir(tmp_path))
-    code, stdout, err = cli("train", "--data", TINY, "--out", out, *SMALL, "--print-every", 1,
-                            cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = main(["train", "--data", TINY, "--out", out, *SMALL, "--print-every", 1],
+                             capsys)
     assert code == 2
     one_line_error(err, "--out")
     assert "iter" not in stdout  # refused before the first update, not after the whole run
@@ -96,18 +114,18 @@ def test_out_in_a_read_only_folder_is_found_before_training(tmp_path):
 
 @pytest.mark.parametrize("command", ["train", "sample"])
 @pytest.mark.parametrize("seed", ["-1", str(2**64), "1.5"])
-def test_a_seed_out_of_range_is_refused_naming_the_option(tmp_path, command, seed):
+def test_a_seed_out_of_range_is_refused_naming_the_option(tmp_path, command, seed, capsys):
     args = (["train", "--data", TINY, *SMALL, "--out", tmp_path / "m.npz"] if command == "train"
             else ["sample", "--checkpoint", tmp_path / "m.npz"])
-    code, _, err = cli(*args, "--seed", seed, cwd=tmp_path)
+    code, _, err = main([*args, "--seed", seed], capsys)
     assert code == 2
     one_line_error(err, "--seed")
     assert not (tmp_path / "m.npz").exists()
 
 
-def test_the_largest_seed_is_saved_and_loads(tmp_path):
-    code, _, err = cli("train", "--data", TINY, *SMALL, "--seed", 2**63 - 1, "--out",
-                       tmp_path / "m.npz", cwd=tmp_path)
+def test_the_largest_seed_is_saved_and_loads(tmp_path, capsys):
+    code, _, err = main(["train", "--data", TINY, *SMALL, "--seed", 2**63 - 1, "--out",
+                         tmp_path / "m.npz"], capsys)
     assert code == 0, err
     assert core.load_checkpoint(tmp_path / "m.npz")[2]["seed"] == 2**63 - 1
 
@@ -171,12 +189,20 @@ def test_a_stdout_that_cannot_encode_the_text_does_not_end_the_run(tmp_path):
     assert core.load_checkpoint(tmp_path / "m.npz")[2]["iteration"] == 30
 
 
-def test_sample_to_a_closed_pipe_is_one_line_and_status_1(tmp_path):
-    cli("train", "--data", TINY, *SMALL, "--out", tmp_path / "m.npz", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small checkpoint for the sampling tests."""
+    path = tmp_path_factory.mktemp("trained") / "m.npz"
+    assert core.main(["train", "--data", str(TINY), *SMALL, "--print-every", "1000",
+                      "--out", str(path)]) == 0
+    return path
+
+
+def test_sample_to_a_closed_pipe_is_one_line_and_status_1(tmp_path, trained):
     r, w = os.pipe()
     os.close(r)  # like `| head` that has already quit
     try:
-        code, _, err = cli("sample", "--checkpoint", tmp_path / "m.npz", "--length", 100000,
+        code, _, err = cli("sample", "--checkpoint", trained, "--length", 2000,
                            cwd=tmp_path, stdout=w)
     finally:
         os.close(w)
@@ -186,10 +212,10 @@ def test_sample_to_a_closed_pipe_is_one_line_and_status_1(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("command", ["train", "sample"])
-def test_a_full_stdout_is_one_line_and_status_1_and_training_still_saves(tmp_path, command):
-    cli("train", "--data", TINY, *SMALL, "--out", tmp_path / "m.npz", cwd=tmp_path)
+def test_a_full_stdout_is_one_line_and_status_1_and_training_still_saves(tmp_path, command,
+                                                                          trained):
     args = (["train", "--data", TINY, *SMALL, "--out", tmp_path / "n.npz"] if command == "train"
-            else ["sample", "--checkpoint", tmp_path / "m.npz"])
+            else ["sample", "--checkpoint", trained])
     with open("/dev/full", "w") as full:
         code, _, err = cli(*args, cwd=tmp_path, stdout=full)
     assert code == 1
