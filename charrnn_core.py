@@ -1137,8 +1137,10 @@ def _cmd_train(args, say) -> int:
             save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth)
 
     # Ctrl-C only raises a flag; the callback stops after the update that is under way.
-    # (Only the main thread may set handlers; elsewhere Ctrl-C stays a KeyboardInterrupt.)
-    in_main = threading.current_thread() is threading.main_thread()
+    # Only the main thread may set handlers (elsewhere Ctrl-C stays a KeyboardInterrupt),
+    # and a run started with Ctrl-C ignored (`nohup ... &`) keeps ignoring it.
+    in_main = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
     if in_main:
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:

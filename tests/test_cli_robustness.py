@@ -303,10 +303,30 @@ def test_batched_training_gives_the_same_checkpoint_bytes_with_1_and_2_blas_thre
 
 def test_main_can_train_from_a_thread_that_is_not_the_main_one(tmp_path, capsys):
     import threading
+    before = signal.getsignal(signal.SIGINT)
     status = []
     worker = threading.Thread(target=lambda: status.append(core.main(
         ["train", "--data", str(TINY), *SMALL, "--out", str(tmp_path / "m.npz")])))
     worker.start()
     worker.join(60)
     assert status == [0], capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
+    # `nohup python -m charrnn_core train ... &`: SIGINT is ignored and must stay ignored
+    path = tmp_path / "m.npz"
+    p = subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
+                          "--hidden-size", "8", "--seq-length", "10", "--iters", "600",
+                          "--print-every", "50", "--sample-every", "0", "--checkpoint-every", "0",
+                          "--out", str(path)], cwd=tmp_path, env=subprocess_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert p.stdout.readline().startswith("iter")
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    assert core.load_checkpoint(path)[2]["iteration"] == 600
