@@ -317,7 +317,7 @@ def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
     # `nohup python -m charrnn_core train ... &`: SIGINT is ignored and must stay ignored
     path = tmp_path / "m.npz"
     p = subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
-                          "--hidden-size", "8", "--seq-length", "10", "--iters", "600",
+                          "--hidden-size", "8", "--seq-length", "10", "--iters", "3000",
                           "--print-every", "50", "--sample-every", "0", "--checkpoint-every", "0",
                           "--out", str(path)], cwd=tmp_path, env=subprocess_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -329,4 +329,4 @@ def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
     finally:
         p.kill()
     assert p.returncode == 0, err
-    assert core.load_checkpoint(path)[2]["iteration"] == 600
+    assert core.load_checkpoint(path)[2]["iteration"] == 3000
