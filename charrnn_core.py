@@ -1143,31 +1143,31 @@ def _cmd_train(args, say) -> int:
                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
     if in_main:
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    try:
-        result = train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
-                       num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
-                       vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
-                       callback=report)
-    except _Interrupted as stop:
-        done = stop.step.iteration + 1
-        save_checkpoint(args.out, stop.step.params, vocab, iteration=done,
-                        smooth_loss=stop.step.smooth_loss, seed=args.seed,
-                        data=os.path.basename(args.data), train_fraction=args.train_fraction,
-                        train_chars=len(text))
-        print(f"interrupted: saved {args.out} after {done} of {args.iters} iterations",
-              file=sys.stderr)
-        return 130
+    try:  # the final save, too, runs with Ctrl-C deferred
+        try:
+            result = train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
+                           num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
+                           vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
+                           callback=report)
+            stopped, done, params = None, args.iters, result.params
+            smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
+        except _Interrupted as stop:
+            stopped, done, params = stop, stop.step.iteration + 1, stop.step.params
+            smooth = stop.step.smooth_loss
+        save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth,
+                        seed=args.seed, data=os.path.basename(args.data),
+                        train_fraction=args.train_fraction, train_chars=len(text))
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
-    smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
-    save_checkpoint(args.out, result.params, vocab, iteration=args.iters, smooth_loss=smooth,
-                    seed=args.seed, data=os.path.basename(args.data),
-                    train_fraction=args.train_fraction, train_chars=len(text))
+    if stopped:
+        print(f"interrupted: saved {args.out} after {done} of {args.iters} iterations",
+              file=sys.stderr)
+        return 130
     say(f"saved {args.out} after {args.iters} iterations in "
         f"{time.perf_counter() - start:.1f} s (smooth loss {smooth:.3f})")
     if held_out[1:]:
-        loss = evaluate(result.params, vocab.encode(held_out))
+        loss = evaluate(params, vocab.encode(held_out))
         say(f"held-out loss {loss:.3f} nats/char (perplexity {math.exp(loss):.2f}) on the last "
             f"{len(held_out):,} characters, which training never read")
     return 0

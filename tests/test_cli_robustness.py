@@ -330,3 +330,20 @@ def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
         p.kill()
     assert p.returncode == 0, err
     assert core.load_checkpoint(path)[2]["iteration"] == 3000
+
+
+def test_ctrl_c_during_the_final_save_does_not_lose_the_run(tmp_path, monkeypatch, capsys):
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("Ctrl-C is ignored in this test run")
+    real_save = core.save_checkpoint
+
+    def save_while_ctrl_c_is_pressed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(core, "save_checkpoint", save_while_ctrl_c_is_pressed)
+    path = tmp_path / "m.npz"
+    code, out, err = main(["train", "--data", TINY, *SMALL, "--out", path], capsys)
+    assert code == 0, err
+    assert core.load_checkpoint(path)[2]["iteration"] == 20
