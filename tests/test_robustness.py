@@ -274,8 +274,8 @@ def test_a_small_file_claiming_a_huge_member_is_refused_without_decompressing_it
         with zf.open("Whh.npy", "w", force_zip64=True) as m:
             m.write(head.getvalue())
             zeros = bytes(2**22)
-            for _ in range(300_000_000 // len(zeros)):
-                m.write(zeros)
+            for start in range(0, 6000 * 6250 * 8, len(zeros)):  # all the bytes it claims
+                m.write(zeros[:6000 * 6250 * 8 - start])
     assert path.stat().st_size < 2_000_000
     p = subprocess.run([sys.executable, "-c", ZIP_BOMB, str(path)], env=subprocess_env(),
                        capture_output=True, text=True, timeout=120)
