@@ -29,13 +29,27 @@ library never prints: the command line at the bottom does that.
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
+
+if __name__ == "__main__":
+    # The command line gives the same numbers however the shell is set up: a BLAS with
+    # several threads splits long sums differently (batched training differs in the last
+    # bits), so it gets one thread. This must happen before NumPy is imported.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = "1"
+
+import argparse
+import contextlib
+import math
+import re
+import signal
+import struct
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,17 +60,24 @@ PARAM_NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 # ----------------------------------------------------------------------------- data
 
 
-def load_text(path) -> str:
+MAX_TEXT_BYTES = 2**28  # 256 MiB: 50 times the Shakespeare corpus, 2.5 times enwik8
+
+
+def load_text(path, max_bytes: int = MAX_TEXT_BYTES) -> str:
     """Read a UTF-8 text file to train on.
 
     Raises ValueError naming ``path`` if the file is missing, empty, not UTF-8,
-    or has fewer than 2 distinct characters (nothing to predict).
+    has fewer than 2 distinct characters (nothing to predict), or holds more than
+    ``max_bytes`` bytes (only that much is read, so ``/dev/zero`` cannot fill memory).
     """
+    _require_ints(max_bytes=max_bytes)
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(max_bytes + 1)
     except OSError as e:
         raise ValueError(f"cannot read text file {str(path)!r}: {e.strerror}") from None
+    if len(raw) > max_bytes:
+        raise ValueError(f"text file {str(path)!r} is larger than the limit of {max_bytes:,} bytes")
     if not raw:
         raise ValueError(f"text file {str(path)!r} is empty")
     try:
@@ -126,6 +147,8 @@ class Vocab:
 
     def encode(self, text: str) -> np.ndarray:
         """Characters -> ids, an int array of shape (len(text),)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         ids = self._table[np.minimum(codes, len(self._table) - 1)]  # -1: not in the vocabulary
         if ids.size and ids.min() < 0:
@@ -150,7 +173,9 @@ def one_hot(ix: int, vocab_size: int) -> np.ndarray:
     Note ``Wxh @ one_hot(ix, V) == Wxh[:, [ix]]``: multiplying by a one-hot vector
     selects a column, which is why the core indexes instead of multiplying.
     """
-    if not 0 <= ix < vocab_size:
+    _require_ints(vocab_size=vocab_size)
+    _require_ints(smallest=0, ix=ix)
+    if not ix < vocab_size:
         raise ValueError(f"ix must be in [0, {vocab_size}), got {ix}")
     x = np.zeros((vocab_size, 1))
     x[ix] = 1.0
@@ -163,9 +188,17 @@ def one_hot(ix: int, vocab_size: int) -> np.ndarray:
 def _require_ints(smallest=1, **values):
     """Raise ValueError naming the first value that is not an int >= smallest."""
     for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < smallest:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < smallest:
             kind = "positive" if smallest == 1 else "non-negative"
             raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+
+
+def _require_positive_numbers(**values):
+    """Raise ValueError naming the first value that is not a finite number > 0."""
+    for name, value in values.items():
+        if (not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool)
+                or not (math.isfinite(value) and value > 0)):
+            raise ValueError(f"{name} must be > 0 (a finite number), got {value!r}")
 
 
 def _require_rng(rng):
@@ -200,10 +233,14 @@ def param_shapes(vocab_size: int, hidden_size: int) -> dict:
 
 
 def check_params(params) -> tuple[int, int]:
-    """Check the five arrays fit together; return (V, H). Raises ValueError otherwise."""
+    """Check the five float arrays fit together; return (V, H). Raises ValueError otherwise."""
     if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise ValueError(f"params must be a dict with keys {list(PARAM_NAMES)}, got {got}")
+    for name in PARAM_NAMES:
+        if not (isinstance(params[name], np.ndarray) and params[name].dtype.kind == "f"):
+            what = getattr(params[name], "dtype", type(params[name]).__name__)
+            raise TypeError(f"params[{name!r}] must be a NumPy array of floats, got {what}")
     H, V = np.shape(params["Wxh"]) if np.ndim(params["Wxh"]) == 2 else (0, 0)
     for name, shape in param_shapes(V, H).items():
         if np.shape(params[name]) != shape or V < 1 or H < 1:
@@ -241,6 +278,9 @@ def _check_sequences(params, inputs, targets, hprev, batched=False):
     if inputs.shape != targets.shape:
         raise ValueError(f"inputs and targets differ in shape: {inputs.shape} vs {targets.shape}")
     hshape = (H, inputs.shape[1]) if batched else (H, 1)
+    if not isinstance(hprev, np.ndarray) or hprev.dtype.kind != "f":
+        raise TypeError(f"hprev must be a NumPy array of floats of shape {hshape}, "
+                        f"got {getattr(hprev, 'dtype', type(hprev).__name__)}")
     if np.shape(hprev) != hshape:
         raise ValueError(f"hprev must have shape {hshape}, got {np.shape(hprev)}")
     return inputs, targets
@@ -449,6 +489,8 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
     except entries whose true gradient is tiny (say < 1e-4), where the rounding noise of
     the loss (about 1e-10 after dividing by 2h) dominates; notebook 05 shows this.
     """
+    if num_checks is not None:
+        _require_ints(num_checks=num_checks)
     if grad_fn is None:
         grad_fn = loss_and_grads_batch if np.ndim(inputs) == 2 else loss_and_grads
     if num_checks is not None and not isinstance(rng, np.random.Generator):
@@ -573,12 +615,29 @@ class TrainStep:
     clipped: dict
 
 
+def _check_train_numbers(learning_rate, clip, dtype):
+    """Raise naming learning_rate, clip or dtype if it is not what ``train`` can use."""
+    _require_positive_numbers(learning_rate=learning_rate)
+    if clip is not None:
+        _require_positive_numbers(clip=clip)
+    try:
+        ok = np.dtype(dtype) in (np.float32, np.float64)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+
+
 def batch_streams(data: np.ndarray, batch_size: int, seq_length: int) -> np.ndarray:
     """Cut the encoded text into B contiguous streams, one per column: (N // B, B).
 
     Column b is data[b * (N // B) : (b + 1) * (N // B)]; each stream keeps its own
     hidden state in training, as in char-rnn. B = 1 is the gist's single pass.
     """
+    _require_ints(batch_size=batch_size, seq_length=seq_length)
+    data = np.asarray(data)
+    if data.ndim != 1 or data.dtype.kind not in "iu":
+        raise ValueError(f"data must be a 1-d array of ints, got {data.dtype} {data.shape}")
     n = len(data) // batch_size
     if n < seq_length + 1:
         raise ValueError(
@@ -609,7 +668,8 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     Raises TrainingDiverged if the loss becomes NaN or infinite.
     """
     _require_ints(hidden_size=hidden_size, seq_length=seq_length, batch_size=batch_size)
-    _require_ints(smallest=0, num_iters=num_iters)
+    _require_ints(smallest=0, num_iters=num_iters, seed=seed)
+    _check_train_numbers(learning_rate, clip, dtype)
     if clip_mode not in ("elementwise", "global"):
         raise ValueError(f"clip_mode must be 'elementwise' or 'global', got {clip_mode!r}")
     if optimizer not in ("adagrad", "sgd"):
@@ -715,68 +775,207 @@ def generate(params, vocab: Vocab, prime: str, n: int, rng: np.random.Generator,
 
 # ---------------------------------------------------------------------- checkpoints
 
+# What a checkpoint may hold besides the parameters: the vocabulary and single values.
+_META_KINDS = "biufU"  # bool, int, unsigned, float, str: what .item() turns into Python values
+
+
+def checkpoint_param_names(meta: dict) -> tuple:
+    """The parameter arrays a checkpoint with this ``meta`` holds (the RNN's five)."""
+    return PARAM_NAMES
+
+
+def check_checkpoint(params, vocab: Vocab, meta: dict) -> None:
+    """Raise ValueError unless (params, vocab, meta) is something a checkpoint may hold.
+
+    ``save_checkpoint`` runs it before writing and ``load_checkpoint`` after reading,
+    so nothing is saved that loading would refuse: params that fit together
+    (float32 or float64, finite) and fit the vocabulary (V = vocab.size), and
+    meta of single ints (64-bit), floats, bools or strings, not named like an array.
+    """
+    V, _ = check_params(params)
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
+    if V != vocab.size:
+        raise ValueError(f"Wxh is for V={V} characters, the vocabulary has {vocab.size}")
+    if vocab.chars.endswith("\0"):  # NumPy's str arrays drop trailing NULs
+        raise ValueError("vocab chars must not end with NUL ('\\x00'); sort them")
+    for name in PARAM_NAMES:
+        if params[name].dtype not in (np.float32, np.float64):
+            raise ValueError(f"params[{name!r}] must be float32 or float64, got {params[name].dtype}")
+        if not np.all(np.isfinite(params[name])):
+            raise ValueError(f"parameters hold NaN or infinity (params[{name!r}])")
+    for k, v in meta.items():
+        if not (isinstance(k, str) and re.fullmatch(r"\w+", k)) or k in PARAM_NAMES or k == "chars":
+            raise ValueError(f"meta {k!r} must be a plain name not named like a parameter")
+        if not isinstance(v, (int, float, str, np.number, np.bool_)):
+            raise ValueError(f"meta {k!r} must be an int, float or str, got {type(v).__name__}")
+        if isinstance(v, int) and not -2**63 <= v < 2**63:
+            raise ValueError(f"meta {k!r} = {v} does not fit in a 64-bit integer")
+        if isinstance(v, str) and v.endswith("\0"):
+            raise ValueError(f"meta {k!r} must not end with NUL ('\\x00')")
+
+
+def _checkpoint_target(path) -> str:
+    """The file a checkpoint at ``path`` is written to: a symlink's target. Raises
+    ValueError if it names a folder or something else that is not a regular file."""
+    name = os.fspath(path)
+    if not name or name.endswith(os.sep) or os.path.isdir(name):
+        raise ValueError(f"checkpoint path {name!r} names a folder, expected a file name")
+    target = os.path.realpath(name)
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise ValueError(f"checkpoint path {name!r} is not a regular file; refusing to replace it")
+    return target
+
+
+def _remove_stale_temp_files(folder) -> None:
+    """Delete temp files that killed processes of this machine left in ``folder``."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            m = re.fullmatch(r"\.checkpoint-(\d+)-\w+\.tmp", entry.name)
+            if not m or int(m.group(1)) == os.getpid():
+                continue
+            try:
+                os.kill(int(m.group(1)), 0)
+            except ProcessLookupError:  # no such process: nobody is writing this file
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+            except OSError:  # exists (e.g. another user's process): leave it
+                pass
+
+
+def _write_npz(f, arrays: dict) -> None:
+    """Write arrays as an uncompressed .npz (what np.savez writes), without pickles
+    and with fixed timestamps, so the same arrays always give the same bytes."""
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+        for name, a in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(a), allow_pickle=False)
+
 
 def save_checkpoint(path, params, vocab: Vocab, **meta) -> None:
     """Write params, vocabulary and meta (ints, floats, strings) to an .npz file.
 
-    Written to a temporary file beside ``path`` and renamed over it, so a crash
-    leaves either the old checkpoint or the new one, never half a file.
+    Refuses (ValueError) anything ``load_checkpoint`` would refuse (see
+    ``check_checkpoint``), a ``path`` that is a folder or not a regular file, and
+    reports a failed write (disk full, read-only folder) as ValueError naming the path.
+    A symlink is written through to its target. The file is written to a temporary
+    file beside it and renamed over it, so a crash leaves either the old checkpoint
+    or the new one, never half a file; temp files of killed processes are removed.
     """
-    check_params(params)
-    for k, v in meta.items():
-        if k in PARAM_NAMES or k == "chars" or not isinstance(v, (int, float, str, np.number)):
-            raise ValueError(f"meta {k!r} must be an int, float or str not named like a parameter")
+    check_checkpoint(params, vocab, meta)
     arrays = {k: np.asarray(v) for k, v in params.items()}
     arrays["chars"] = np.array(vocab.chars)
     arrays.update({f"meta_{k}": np.array(v) for k, v in meta.items()})
-    folder = os.path.dirname(os.path.abspath(path))
+    target = _checkpoint_target(path)
+    folder = os.path.dirname(target)
+    _remove_stale_temp_files(folder)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".checkpoint-{os.getpid()}-", suffix=".tmp")
     except OSError as e:
         raise ValueError(f"cannot write checkpoint {str(path)!r}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            _write_npz(f, arrays)
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it normal file permissions
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):  # already renamed if Ctrl-C came just after
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ValueError(f"cannot write checkpoint {str(path)!r}: {e.strerror or e}") from None
         raise
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kinds: str) -> np.ndarray:
+    """One .npy member of a checkpoint, reading no more than its header promises."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise ValueError(f"member {name!r} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ValueError(f"member {name!r} uses an unsupported compression (method {info.compress_type})")
+    if info.file_size > 64 * info.compress_size + 2**16:  # deflated floats shrink far less
+        raise ValueError(f"member {name!r} claims to expand from {info.compress_size:,} "
+                         f"to {info.file_size:,} bytes")
+    with zf.open(info) as m:
+        version = np.lib.format.read_magic(m)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"member {name!r} has an unsupported .npy version {version}")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(m)
+        if dtype.hasobject or dtype.kind not in kinds or dtype.itemsize == 0:
+            raise ValueError(f"member {name!r} holds {dtype}, expected a kind in {kinds!r}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > info.file_size:
+            raise ValueError(f"member {name!r} claims shape {shape}, more than its "
+                             f"{info.file_size:,} bytes")
+        data = m.read(nbytes + 1)  # reading to the end also checks the CRC
+    if len(data) != nbytes:
+        raise ValueError(f"member {name!r} holds {len(data):,} bytes, its header says {nbytes:,}")
+    a = np.frombuffer(bytearray(data), dtype).reshape(shape, order="F" if fortran else "C")
+    return a.astype(dtype.newbyteorder("="), copy=False)
+
+
+_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+                NotImplementedError, RuntimeError, struct.error, SyntaxError, OverflowError,
+                KeyError, TypeError)
+
+
+def _read_checkpoint_arrays(path) -> dict:
+    """name -> array for the members of the .npz at ``path`` (parameters, chars, meta_*).
+
+    Checks the names before decompressing anything; raises ValueError without the path.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError("not a regular file")
+    with zipfile.ZipFile(path) as zf:
+        infos = {}
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy") or info.filename[:-4] in infos:
+                raise ValueError(f"member {info.filename!r} is not an array of a checkpoint")
+            infos[info.filename[:-4]] = info
+        meta = {k: _read_member(zf, info, _META_KINDS) for k, info in infos.items()
+                if k.startswith("meta_")}
+        if any(a.ndim != 0 for a in meta.values()):
+            raise ValueError(f"meta entries {[k for k, a in meta.items() if a.ndim]} are not "
+                             "single values")
+        names = checkpoint_param_names({k[5:]: a.item() for k, a in meta.items()})
+        missing = [k for k in (*names, "chars") if k not in infos]
+        if missing:
+            raise ValueError(f"lacks {missing}")
+        extra = sorted(set(infos) - set(names) - {"chars"} - set(meta))
+        if extra:
+            raise ValueError(f"holds unexpected members {extra}")
+        arrays = {k: _read_member(zf, infos[k], "f") for k in names}
+        arrays["chars"] = _read_member(zf, infos["chars"], "U")
+    return {**arrays, **meta}
 
 
 def load_checkpoint(path):
     """Read a checkpoint written by ``save_checkpoint``: returns (params, vocab, meta).
 
-    No pickles are loaded. A missing, truncated or foreign file, or arrays whose
-    shapes do not fit together, raise ValueError naming the path.
+    No pickles are loaded, and no member is decompressed beyond what its header
+    promises. A missing, truncated, corrupted or foreign file, or arrays that do not
+    fit together (``check_checkpoint``), raise ValueError naming the path.
     """
     try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise ValueError("not an .npz archive")
-        with f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        arrays = _read_checkpoint_arrays(path)
+    except _READ_ERRORS as e:
+        if isinstance(e, zipfile.BadZipFile) and "not a zip file" in str(e):
+            e = "not an .npz checkpoint (a zip archive of arrays)"
         raise ValueError(f"cannot read checkpoint {str(path)!r}: {e}") from None
-    missing = [k for k in (*PARAM_NAMES, "chars") if k not in arrays]
-    if missing:
-        raise ValueError(f"checkpoint {str(path)!r} lacks {missing}")
     try:
+        if arrays["chars"].ndim != 0:
+            raise ValueError(f"chars has shape {arrays['chars'].shape}, expected a single string")
         vocab = Vocab(str(arrays["chars"]))
         params = {k: arrays[k] for k in PARAM_NAMES}
-        V, _ = check_params(params)
-        if V != vocab.size:
-            raise ValueError(f"Wxh is for V={V} characters, the vocabulary has {vocab.size}")
-        if any(not np.all(np.isfinite(v)) for v in params.values()):
-            raise ValueError("parameters hold NaN or infinity")
-        bad = [k for k in arrays if k.startswith("meta_") and arrays[k].ndim != 0]
-        if bad:
-            raise ValueError(f"meta entries {bad} are not single values")
         meta = {k[5:]: arrays[k].item() for k in arrays if k.startswith("meta_")}
+        check_checkpoint(params, vocab, meta)
     except (ValueError, TypeError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not valid: {e}") from None
     return params, vocab, meta
@@ -977,6 +1176,17 @@ def _number(kind, zero_ok=False):
     return parse
 
 
+def _seed(s):
+    """An argparse type: an int in [0, 2**63), what a checkpoint can store as meta."""
+    try:
+        v = int(s)
+    except ValueError:
+        v = -1
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63), got {s!r}")
+    return v
+
+
 def _fraction(s):
     """An argparse type: a number in (0, 1]."""
     try:
@@ -988,52 +1198,166 @@ def _fraction(s):
     return v
 
 
-def _cmd_train(args) -> None:
+_SHOWN_AS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    """Text with control characters (except newline and tab) written as escapes like
+    ``\\x1b``, so a checkpoint's vocabulary cannot send escape sequences to a terminal."""
+    return _SHOWN_AS_ESCAPES.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _Stdout:
+    """Printing that never ends a run: characters stdout cannot encode are written as
+    escapes, and once stdout is closed or full, later output is dropped (``error``)."""
+
+    def __init__(self):
+        self.error = None
+
+    def __call__(self, text: str) -> None:
+        if self.error is not None:
+            return
+        out = sys.stdout
+        try:
+            try:
+                out.write(text + "\n")
+            except UnicodeEncodeError:
+                enc = out.encoding or "ascii"
+                out.write((text + "\n").encode(enc, "backslashreplace").decode(enc))
+            out.flush()
+        except (OSError, ValueError) as e:  # broken pipe, disk full, closed file
+            self.error = e
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                devnull = os.open(os.devnull, os.O_WRONLY)  # so exit's flush fails no more
+                os.dup2(devnull, out.fileno())
+                os.close(devnull)
+
+
+def _check_out(out: str, data: str) -> None:
+    """Before training: ``--out`` names a file that can be written and is not the corpus."""
+    try:
+        target = _checkpoint_target(out)
+    except ValueError as e:
+        raise ValueError(f"--out: {e}") from None
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise ValueError(f"--out: folder of {out!r} does not exist")
+    with contextlib.suppress(OSError):
+        if os.path.samefile(target, data):
+            raise ValueError(f"--out {out!r} is the training text --data; choose another name")
+    try:
+        if os.path.exists(target):  # it will be replaced: the folder must take a new file
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".checkpoint-{os.getpid()}-",
+                                       suffix=".tmp")
+        else:  # try the very name (too long? read-only folder?), then remove it again
+            fd, tmp = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), target
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise ValueError(f"--out: cannot write {out!r}: {e.strerror}") from None
+
+
+def _check_memory(nbytes: float, what: str) -> None:
+    """Raise ValueError if ``what`` needs more bytes than the machine's memory."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    if nbytes > total:
+        raise ValueError(f"{what} would need about {nbytes / 2**30:,.1f} GiB of memory; "
+                         f"this machine has {total / 2**30:,.1f} GiB")
+
+
+class _Interrupted(Exception):
+    """Raised from the training callback after Ctrl-C; holds the last finished step."""
+
+    def __init__(self, step):
+        super().__init__("interrupted")
+        self.step = step
+
+
+def _cmd_train(args, say) -> int:
     """``train``: load the text, train with progress lines and samples, save checkpoints."""
+    _check_out(args.out, args.data)
     full_text = load_text(args.data)
     text, held_out = split_text(full_text, args.train_fraction)
+    vocab = Vocab.from_text(full_text)  # the held-out part may hold characters training lacks
+    V, H, T, B = vocab.size, args.hidden_size, args.seq_length, args.batch_size
+    itemsize = 4 if args.float32 else 8
+    _check_memory(((2 * H * V + H * H + H + V) * 6 + (2 * H + 3 * V) * T * B) * itemsize
+                  + 16 * args.iters + 16 * len(text),
+                  f"--hidden-size {H} --seq-length {T} --batch-size {B} --iters {args.iters}")
     start, last = time.perf_counter(), [time.perf_counter(), 0]
-    chars_per_iter = args.seq_length * args.batch_size
+    chars_per_iter = T * B
+    interrupted = []
 
     def report(step):
+        if interrupted:
+            raise _Interrupted(step)
         done, smooth, params = step.iteration + 1, step.smooth_loss, step.params
         if done % args.print_every == 0 or done == args.iters:
             now = time.perf_counter()
             speed = (done - last[1]) * chars_per_iter / max(now - last[0], 1e-9)
             last[:] = [now, done]
-            print(f"iter {done:>7}  smooth loss {smooth:8.3f}  {speed:10,.0f} chars/s", flush=True)
+            say(f"iter {done:>7}  smooth loss {smooth:8.3f}  {speed:10,.0f} chars/s")
         if args.sample_every and done % args.sample_every == 0:
             txt = generate(params, vocab, text[0], 200, np.random.default_rng(done), 0.8)
-            print("----\n" + txt + "\n----", flush=True)
+            say("----\n" + _printable(txt) + "\n----")
         if args.checkpoint_every and done % args.checkpoint_every == 0:
             save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth)
 
-    vocab = Vocab.from_text(full_text)  # the held-out part may hold characters training lacks
-    result = train(text, hidden_size=args.hidden_size, seq_length=args.seq_length,
-                   learning_rate=args.learning_rate, num_iters=args.iters, seed=args.seed,
-                   batch_size=args.batch_size, clip=args.clip, vocab=vocab,
-                   dtype=np.float32 if args.float32 else np.float64, callback=report)
-    smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
-    save_checkpoint(args.out, result.params, vocab, iteration=args.iters, smooth_loss=smooth,
-                    seed=args.seed, data=os.path.basename(args.data),
-                    train_fraction=args.train_fraction, train_chars=len(text))
-    print(f"saved {args.out} after {args.iters} iterations in "
-          f"{time.perf_counter() - start:.1f} s (smooth loss {smooth:.3f})")
+    # Ctrl-C only raises a flag; the callback stops after the update that is under way.
+    # Only the main thread may set handlers (elsewhere Ctrl-C stays a KeyboardInterrupt),
+    # and a run started with Ctrl-C ignored (`nohup ... &`) keeps ignoring it.
+    in_main = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
+    if in_main:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:  # the final save, too, runs with Ctrl-C deferred
+        try:
+            result = train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
+                           num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
+                           vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
+                           callback=report)
+            stopped, done, params = None, args.iters, result.params
+            smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
+        except _Interrupted as stop:
+            stopped, done, params = stop, stop.step.iteration + 1, stop.step.params
+            smooth = stop.step.smooth_loss
+        save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth,
+                        seed=args.seed, data=os.path.basename(args.data),
+                        train_fraction=args.train_fraction, train_chars=len(text))
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    if stopped:
+        print(f"interrupted: saved {args.out} after {done} of {args.iters} iterations",
+              file=sys.stderr)
+        return 130
+    say(f"saved {args.out} after {args.iters} iterations in "
+        f"{time.perf_counter() - start:.1f} s (smooth loss {smooth:.3f})")
     if held_out[1:]:
-        loss = evaluate(result.params, vocab.encode(held_out))
-        print(f"held-out loss {loss:.3f} nats/char (perplexity {math.exp(loss):.2f}) on the last "
-              f"{len(held_out):,} characters, which training never read")
+        loss = evaluate(params, vocab.encode(held_out))
+        say(f"held-out loss {loss:.3f} nats/char (perplexity {math.exp(loss):.2f}) on the last "
+            f"{len(held_out):,} characters, which training never read")
+    return 0
 
 
-def _cmd_sample(args) -> None:
+def _cmd_sample(args, say) -> int:
     """``sample``: load a checkpoint and print prime + length sampled characters."""
+    _check_memory(64 * args.length, f"--length {args.length}")
     params, vocab, _ = load_checkpoint(args.checkpoint)
-    print(generate(params, vocab, args.prime or vocab.chars[0], args.length,
-                   np.random.default_rng(args.seed), args.temperature))
+    say(_printable(generate(params, vocab, args.prime or vocab.chars[0], args.length,
+                            np.random.default_rng(args.seed), args.temperature)))
+    return 0
 
 
 def main(argv=None) -> int:
-    """``python -m charrnn_core train ...`` / ``sample ...``. Returns the exit status."""
+    """``python -m charrnn_core train ...`` / ``sample ...``. Returns the exit status.
+
+    Every failure is one line on stderr: exit status 2 for bad arguments, files or
+    sizes, 1 when stdout could not be written, 130 after Ctrl-C.
+    """
     parser = _Parser(prog="python -m charrnn_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     pos_int, pos_float, count = _number(int), _number(float), _number(int, zero_ok=True)
@@ -1047,7 +1371,7 @@ def main(argv=None) -> int:
     t.add_argument("--iters", type=pos_int, default=2000)
     t.add_argument("--batch-size", type=pos_int, default=1)
     t.add_argument("--clip", type=pos_float, default=5.0, help="elementwise clip limit")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--train-fraction", type=_fraction, default=1.0,
                    help="train on this leading share of the text, hold out the rest (default 1)")
     t.add_argument("--float32", action="store_true", help="train in float32 (faster)")
@@ -1060,23 +1384,27 @@ def main(argv=None) -> int:
     s.add_argument("--length", type=count, default=500)
     s.add_argument("--temperature", type=pos_float, default=1.0)
     s.add_argument("--prime", default="", help="text to start from (default: first character)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_seed, default=0)
 
     args = parser.parse_args(argv)
+    say = _Stdout()
     try:
-        if args.command == "train":
-            if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
-                raise ValueError(f"--out: folder of {args.out!r} does not exist")
-            _cmd_train(args)
-        else:
-            _cmd_sample(args)
+        status = (_cmd_train if args.command == "train" else _cmd_sample)(args, say)
     except (ValueError, TypeError, TrainingDiverged) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{parser.prog} {args.command}: error: out of memory; try a smaller "
+              "--hidden-size, --batch-size, --iters or --length", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    if say.error is not None:
+        print(f"{parser.prog} {args.command}: error: cannot write to stdout: "
+              f"{getattr(say.error, 'strerror', None) or say.error}", file=sys.stderr)
+        return 1
+    return status
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ tests run against it (PYTHONPATH puts the copy first), and if they all pass, nbv
 every notebook. Prints a table mutant -> first failing test, and exits 1 if any survives.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -22,66 +23,77 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# name -> [(text in charrnn_core.py, replacement), ...]; each text must occur exactly once.
+# name -> [(function, text in that function, replacement), ...]. The function (a name, or
+# "Class.method") marks the mutation site: apply() finds it with ast, requires the text to
+# occur exactly once inside it, and requires the edit to change the function's code (not a
+# comment or docstring). A refactor that moves, renames or rewrites a site therefore stops
+# the run with a message instead of silently planting a mutant that mutates nothing.
 MUTANTS = {
     "dhnext dropped (per-step backward)": [
-        ("dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
+        ("backward", "dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
     ],
     "dhnext dropped (batched backward)": [
-        ("dhraw[:, t] = dtanh[:, t] * (dh_out[:, t] + dhnext)", "dhraw[:, t] = dtanh[:, t] * dh_out[:, t]"),
+        ("loss_and_grads_batch", "dhraw[:, t] = dtanh[:, t] * (dh_out[:, t] + dhnext)",
+         "dhraw[:, t] = dtanh[:, t] * dh_out[:, t]"),
     ],
     "dy[target] -= 1 removed (per-step)": [
-        ("dy[targets[t]] -= 1", "dy[targets[t]] -= 0"),
+        ("backward", "dy[targets[t]] -= 1", "dy[targets[t]] -= 0"),
     ],
     "dy[target] -= 1 removed (batched)": [
-        ("dy[targets, cols] -= 1", "dy[targets, cols] -= 0"),
+        ("loss_and_grads_batch", "dy[targets, cols] -= 1", "dy[targets, cols] -= 0"),
     ],
     "Whh.T replaced by Whh (per-step)": [
-        ("dhnext = Whh.T @ dhraw  #", "dhnext = Whh @ dhraw  #"),
+        ("backward", "dhnext = Whh.T @ dhraw", "dhnext = Whh @ dhraw"),
     ],
     "Whh.T replaced by Whh (batched)": [
-        ("dhnext = Whh.T @ dhraw[:, t]", "dhnext = Whh @ dhraw[:, t]"),
+        ("loss_and_grads_batch", "dhnext = Whh.T @ dhraw[:, t]", "dhnext = Whh @ dhraw[:, t]"),
     ],
     "1 - h**2 factor removed (per-step)": [
-        ("dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
+        ("backward", "dhraw = (1 - hs[t] * hs[t]) * dh", "dhraw = dh"),
     ],
     "1 - h**2 factor removed (batched)": [
-        ("dtanh = (1 - h * h)", "dtanh = np.ones_like(h)"),
+        ("loss_and_grads_batch", "dtanh = (1 - h * h)", "dtanh = np.ones_like(h)"),
     ],
     "targets shifted by one (per-step backward)": [
-        ("dy[targets[t]] -= 1", "dy[targets[t - 1]] -= 1"),
+        ("backward", "dy[targets[t]] -= 1", "dy[targets[t - 1]] -= 1"),
     ],
     "targets shifted by one (training windows)": [
-        ("streams[p + 1:p + seq_length + 1]", "streams[p:p + seq_length]"),
+        ("train", "streams[p + 1:p + seq_length + 1]", "streams[p:p + seq_length]"),
     ],
     "elementwise clipping that doesn't clip": [
-        ("np.clip(g, -limit, limit)", "g.copy()"),
+        ("clip_elementwise", "np.clip(g, -limit, limit)", "g.copy()"),
     ],
     "global-norm clipping that doesn't clip": [
-        ("scale = max_norm / norm if norm > max_norm else 1.0", "scale = 1.0"),
+        ("clip_global_norm", "scale = max_norm / norm if norm > max_norm else 1.0", "scale = 1.0"),
     ],
     "Adagrad rebinds instead of updating in place": [
-        ("param -= self.learning_rate * g / np.sqrt(self.mem[k] + self.eps)",
+        ("Adagrad.step", "param -= self.learning_rate * g / np.sqrt(self.mem[k] + self.eps)",
          "param = param - self.learning_rate * g / np.sqrt(self.mem[k] + self.eps)"),
     ],
     "Adagrad without the square root": [
-        ("np.sqrt(self.mem[k] + self.eps)", "(self.mem[k] + self.eps)"),
+        ("Adagrad.step", "np.sqrt(self.mem[k] + self.eps)", "(self.mem[k] + self.eps)"),
     ],
     "temperature ignored in sampling": [
-        ("softmax((Why @ h + by) / temperature)", "softmax(Why @ h + by)"),
+        ("sample", "softmax((Why @ h + by) / temperature)", "softmax(Why @ h + by)"),
     ],
-    "checkpoint load skips shape validation": [
-        ("V, _ = check_params(params)\n        if V != vocab.size",
-         "V = params['Wxh'].shape[-1]\n        if V != vocab.size"),
+    "checkpoint check skips shape validation": [
+        ("check_checkpoint", "V, _ = check_params(params)", "V = params['Wxh'].shape[-1]"),
+    ],
+    "save_checkpoint skips the check load makes": [
+        ("save_checkpoint", "check_checkpoint(params, vocab, meta)", "pass"),
+    ],
+    "checkpoint members inflated without a bound": [
+        ("_read_member", "if info.file_size > 64 * info.compress_size + 2**16:", "if False:"),
     ],
     "softmax without the max shift": [
-        ("np.exp(z - z.max(axis=0, keepdims=True))", "np.exp(z)"),
+        ("softmax", "np.exp(z - z.max(axis=0, keepdims=True))", "np.exp(z)"),
     ],
     "numerical_gradient forgets to restore x": [
-        ("            x[ix] = old\n        grad[ix]", "            pass\n        grad[ix]"),
+        ("numerical_gradient", "            x[ix] = old\n        grad[ix]",
+         "            pass\n        grad[ix]"),
     ],
     "hidden state not carried between windows": [
-        ("loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)",
+        ("train", "loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)",
          "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
     ],
     "n-gram interpolation loses the discounted mass": [
@@ -96,13 +108,45 @@ MUTANTS = {
 }
 
 
+def find_function(tree, qualname):
+    """The FunctionDef for "name" or "Class.method" at the top level of the module, or None."""
+    *owner, name = qualname.split(".")
+    body = tree.body
+    if owner:
+        classes = [n for n in body if isinstance(n, ast.ClassDef) and n.name == owner[0]]
+        body = classes[0].body if classes else []
+    found = [n for n in body if isinstance(n, ast.FunctionDef) and n.name == name]
+    return found[0] if found else None
+
+
+def code_of(func):
+    """The function's AST without its docstring: what running it depends on."""
+    body = func.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
 def apply(source: str, edits) -> str:
-    for old, new in edits:
-        n = source.count(old)
+    """Plant the edits; raise SystemExit naming the site if any of them is not armed."""
+    for qualname, old, new in edits:
+        func = find_function(ast.parse(source), qualname)
+        if func is None:
+            raise SystemExit(f"mutant site {qualname}() is missing from charrnn_core.py")
+        lines = source.splitlines(keepends=True)
+        start = sum(len(line) for line in lines[:func.lineno - 1])
+        end = sum(len(line) for line in lines[:func.end_lineno])
+        n = source[start:end].count(old)
         if n != 1:
-            raise SystemExit(f"mutant text found {n} times (expected once): {old!r}")
-        source = source.replace(old, new)
+            raise SystemExit(f"mutant text found {n} times in {qualname}() (expected once): {old!r}")
+        mutated = source[:start] + source[start:end].replace(old, new) + source[end:]
+        if code_of(find_function(ast.parse(mutated), qualname)) == code_of(func):
+            raise SystemExit(f"mutant edit changes no code in {qualname}(): {old!r}")
+        source = mutated
     return source
+
+
+FIRST = ["tests/test_core.py", "tests/test_bad_input.py", "tests/test_robustness.py"]
 
 
 def first_failure(output: str) -> str | None:
@@ -130,8 +174,11 @@ def check(name, edits, workdir: Path, all_notebooks=False) -> str:
     py = sys.executable
     nbval = [py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-q", "-rfE",
              "-p", "no:cacheprovider", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
-    code, out = run([py, "-m", "pytest", "tests", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
-                     "-p", "no:nbval"], workdir, env, 300)
+    # the fast, direct tests first: -x stops at the first failure
+    files = FIRST + sorted(str(f.relative_to(workdir)) for f in (workdir / "tests").glob("test_*.py")
+                           if str(f.relative_to(workdir)) not in FIRST)
+    code, out = run([py, "-m", "pytest", *files, "-x", "-q", "-rfE",
+                     "-p", "no:cacheprovider", "-p", "no:nbval"], workdir, env, 300)
     caught = f"unit: {first_failure(out) or code}" if code != 0 else ""
     if all_notebooks:
         code, out = run(nbval, workdir, env, 900)

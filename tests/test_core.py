@@ -3,6 +3,7 @@
 
 import hashlib
 import math
+import re
 import subprocess
 import sys
 import warnings
@@ -144,13 +145,25 @@ def test_loss_and_grads_match_a_case_computed_by_hand(batched):
 
 
 def test_forward_probabilities_and_hidden_states_match_the_hand_case():
+    # every h_t and p_t recomputed here with scalar arithmetic, independently of the core
     params, inputs, targets, hprev, loss, _, h_last = hand_case()
+    a, w, u, b, c = (params[k] for k in NAMES)
+    h_prev, want_h, want_p = float(hprev[0, 0]), [], []
+    for t, ix in enumerate(inputs):
+        h = math.tanh(a[0, ix] + w[0, 0] * h_prev + b[0, 0])
+        e = [math.exp(u[i, 0] * h + c[i, 0]) for i in range(2)]
+        want_h.append(h)
+        want_p.append([e[0] / sum(e), e[1] / sum(e)])
+        h_prev = h
     got_loss, (_, _, hs, ps) = core.forward(params, inputs, targets, hprev)
-    assert hs[-1] is hprev or np.array_equal(hs[-1], hprev)
-    np.testing.assert_allclose(hs[1], [[h_last]], rtol=1e-14)
+    assert sorted(hs) == [-1, 0, 1] and sorted(ps) == [0, 1]
+    np.testing.assert_array_equal(hs[-1], hprev)
     for t in range(2):
-        np.testing.assert_allclose(ps[t].sum(), 1.0, rtol=1e-15)
-    assert got_loss == pytest.approx(-math.log(ps[0][1, 0]) - math.log(ps[1][0, 0]), rel=1e-14)
+        assert hs[t].shape == (1, 1) and ps[t].shape == (2, 1)
+        np.testing.assert_allclose(hs[t], [[want_h[t]]], rtol=1e-14)
+        np.testing.assert_allclose(ps[t], np.array(want_p[t])[:, None], rtol=1e-13)
+    assert want_h[1] == pytest.approx(h_last, rel=1e-14)
+    assert got_loss == pytest.approx(loss, rel=1e-13)
 
 
 # ------------------------------------------------------------- gradient checking
@@ -716,9 +729,9 @@ def test_a_crash_while_saving_leaves_the_old_checkpoint_and_no_temp_file(tmp_pat
         f.write(b"PK\x03\x04 half a zip file")
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(core, "_write_npz", crash)
     new_params = core.init_params(4, 3, np.random.default_rng(1))
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*simulated"):
         core.save_checkpoint(path, new_params, core.Vocab("abcd"), iteration=2)
     monkeypatch.undo()
     assert path.read_bytes() == old_bytes
