@@ -84,6 +84,32 @@ MUTANTS = {
         ("loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)",
          "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
     ],
+    # the LSTM's, as learners write them
+    "LSTM: dcnext = dc * f dropped (per-step)": [
+        ("dcnext = dc * f     # what c_{t-1}", "dcnext = 0 * f     # what c_{t-1}"),
+    ],
+    "LSTM: dcnext = dc * f dropped (batched)": [
+        ("dcnext = dc * f[:, t]", "dcnext = 0 * f[:, t]"),
+    ],
+    "LSTM: forget gate's derivative f(1-f) wrong (per-step)": [
+        ("df * f * (1 - f),", "df * (1 - f),"),
+    ],
+    "LSTM: forget gate's derivative f(1-f) wrong (batched)": [
+        ("cs[:, t] * f[:, t] * (1 - f[:, t])", "cs[:, t] * (1 - f[:, t])"),
+    ],
+    "LSTM: c_t for c_{t-1} in df (per-step)": [
+        ("df = dc * cs[t - 1]", "df = dc * cs[t]"),
+    ],
+    "LSTM: c_t for c_{t-1} in df (batched)": [
+        ("dc * cs[:, t] * f[:, t]", "dc * cs[:, t + 1] * f[:, t]"),
+    ],
+    "LSTM: output gate applied to c instead of tanh(c)": [
+        ("h = o * tanh_c", "h = o * c"),
+    ],
+    "LSTM: cell state not carried between windows": [
+        ("loss, grads, hprev, cprev = lstm_loss_and_grads_batch(",
+         "loss, grads, hprev, _ = lstm_loss_and_grads_batch("),
+    ],
 }
 
 
