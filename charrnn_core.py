@@ -1057,7 +1057,7 @@ def load_checkpoint(path):
     No pickles are loaded. A missing, truncated or foreign file, or arrays whose
     shapes do not fit together, raise ValueError naming the path. The meta entry
     ``cell`` ("rnn" when absent, as in checkpoints written before the LSTM) says
-    which parameters the file must hold; meta always holds ``cell`` on return.
+    which parameters the file must hold (``cell_of(params)`` tells either way).
     """
     try:
         f = np.load(path, allow_pickle=False)
@@ -1091,7 +1091,6 @@ def load_checkpoint(path):
         if bad:
             raise ValueError(f"meta entries {bad} are not single values")
         meta = {k[5:]: arrays[k].item() for k in arrays if k.startswith("meta_")}
-        meta["cell"] = cell
     except (ValueError, TypeError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not valid: {e}") from None
     return params, vocab, meta

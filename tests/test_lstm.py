@@ -334,8 +334,8 @@ def test_lstm_checkpoint_round_trip_records_the_cell(tmp_path):
 def test_old_rnn_checkpoints_without_a_cell_entry_still_load(tmp_path):
     rnn = core.init_params(4, 3, np.random.default_rng(0))
     np.savez(tmp_path / "old.npz", chars=np.array("abcd"), meta_iteration=np.array(3), **rnn)
-    _, _, meta = core.load_checkpoint(tmp_path / "old.npz")
-    assert meta == {"iteration": 3, "cell": "rnn"}
+    params, _, meta = core.load_checkpoint(tmp_path / "old.npz")
+    assert meta == {"iteration": 3} and core.cell_of(params) == "rnn"
 
 
 @pytest.mark.parametrize("case", ["rnn with lstm keys", "lstm with rnn keys", "lstm wrong shape",
