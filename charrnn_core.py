@@ -531,24 +531,24 @@ def lstm_backward(params, cache, last_step_only=False):
         dy = ps[t].copy()
         dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(target), as in the RNN
         if last_step_only and t < T - 1:
-            dy[:] = 0
-        grads["Why"] += np.dot(dy, hs[t].T)
+            dy[:] = 0  # only the last step's loss
+        grads["Why"] += np.dot(dy, hs[t].T)  # the output layer: exactly the RNN's lines
         grads["by"] += dy
         dh = Why.T @ dy + dhnext  # h_t feeds y_t and the gates of step t+1
         i, f, o, g = gates[t][:H], gates[t][H:2 * H], gates[t][2 * H:3 * H], gates[t][3 * H:]
-        do = dh * tanh_cs[t]  # h = o * tanh(c)
+        do = dh * tanh_cs[t]  # h = o * tanh(c): the output gate's share
         dc = dh * o * (1 - tanh_cs[t] ** 2) + dcnext  # c_t feeds h_t and c_{t+1}
-        dhs[t], dcs[t] = dh[:, 0], dc[:, 0]
-        di = dc * g  # c = f * c_prev + i * g
-        df = dc * cs[t - 1]
-        dg = dc * i
+        dhs[t], dcs[t] = dh[:, 0], dc[:, 0]  # kept for measuring (lstm_state_grad_norms)
+        di = dc * g  # c = f * c_prev + i * g, so dc/di = g,
+        df = dc * cs[t - 1]  # dc/df = c_prev (the previous cell),
+        dg = dc * i  # and dc/dg = i
         dz = np.vstack((di * i * (1 - i),    # back through the sigmoids: s' = s (1 - s)
-                        df * f * (1 - f),
-                        do * o * (1 - o),
-                        dg * (1 - g * g)))   # and through tanh: 1 - g^2
-        grads["b"] += dz
+                        df * f * (1 - f),    # (the forget gate's)
+                        do * o * (1 - o),    # (the output gate's)
+                        dg * (1 - g * g)))   # and through tanh: 1 - g^2; dz is (4H, 1)
+        grads["b"] += dz  # the LSTM's dhraw: from here on the RNN's lines
         grads["Wx"][:, inputs[t]:inputs[t] + 1] += dz  # only column inputs[t] was used
-        grads["Wh"] += np.dot(dz, hs[t - 1].T)
+        grads["Wh"] += np.dot(dz, hs[t - 1].T)  # z = ... + Wh h_{t-1}
         dhnext = Wh.T @ dz  # what h_{t-1} receives through the four gates
         dcnext = dc * f     # what c_{t-1} receives along the cell path: just times f
     return grads, dhs, dcs

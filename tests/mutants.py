@@ -25,16 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 # name -> [(text in charrnn_core.py, replacement), ...]; each text must occur exactly once.
 MUTANTS = {
     "dhnext dropped (per-step backward)": [
-        ("dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
+        ("dh = Why.T @ dy + dhnext  # h_t feeds two", "dh = Why.T @ dy  # h_t feeds two"),
     ],
     "dhnext dropped (batched backward)": [
         ("dhraw[:, t] = dtanh[:, t] * (dh_out[:, t] + dhnext)", "dhraw[:, t] = dtanh[:, t] * dh_out[:, t]"),
     ],
     "dy[target] -= 1 removed (per-step)": [
-        ("dy[targets[t]] -= 1", "dy[targets[t]] -= 0"),
+        ("dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(target): softmax",
+         "dy[targets[t]] -= 0  # dL/dy_t = p_t - onehot(target): softmax"),
     ],
     "dy[target] -= 1 removed (batched)": [
-        ("dy[targets, cols] -= 1", "dy[targets, cols] -= 0"),
+        ("dy[targets, cols] -= 1                  # p - onehot",
+         "dy[targets, cols] -= 0                  # p - onehot"),
     ],
     "Whh.T replaced by Whh (per-step)": [
         ("dhnext = Whh.T @ dhraw  #", "dhnext = Whh @ dhraw  #"),
@@ -49,7 +51,8 @@ MUTANTS = {
         ("dtanh = (1 - h * h)", "dtanh = np.ones_like(h)"),
     ],
     "targets shifted by one (per-step backward)": [
-        ("dy[targets[t]] -= 1", "dy[targets[t - 1]] -= 1"),
+        ("dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(target): softmax",
+         "dy[targets[t - 1]] -= 1  # dL/dy_t = p_t - onehot(target): softmax"),
     ],
     "targets shifted by one (training windows)": [
         ("streams[p + 1:p + seq_length + 1]", "streams[p:p + seq_length]"),
@@ -71,8 +74,8 @@ MUTANTS = {
         ("softmax((Why @ h + by) / temperature)", "softmax(Why @ h + by)"),
     ],
     "checkpoint load skips shape validation": [
-        ("V, _ = check_params(params)\n        if V != vocab.size",
-         "V = params['Wxh'].shape[-1]\n        if V != vocab.size"),
+        ("V, _ = check_params(params) if cell == \"rnn\" else check_lstm_params(params)\n",
+         "V = params['Why'].shape[0]\n"),
     ],
     "softmax without the max shift": [
         ("np.exp(z - z.max(axis=0, keepdims=True))", "np.exp(z)"),
@@ -85,6 +88,9 @@ MUTANTS = {
          "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
     ],
     # the LSTM's, as learners write them
+    "LSTM: dhnext dropped (per-step)": [
+        ("dh = Why.T @ dy + dhnext  # h_t feeds y_t", "dh = Why.T @ dy  # h_t feeds y_t"),
+    ],
     "LSTM: dcnext = dc * f dropped (per-step)": [
         ("dcnext = dc * f     # what c_{t-1}", "dcnext = 0 * f     # what c_{t-1}"),
     ],
