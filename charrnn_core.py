@@ -23,6 +23,11 @@ Names follow the math (and the gist). Shapes use these letters:
     p_t = softmax(y_t)                          probabilities  (V, 1)
     L   = sum_t -log p_t[target_t]              loss (a sum over time, as in the gist)
 
+The LSTM (notebook 10) has its own section after the RNN's batched pass, with the
+same layout (``lstm_forward``, ``lstm_backward``, ``lstm_loss_and_grads`` and its
+batched twin); ``train(cell="lstm")``, sampling, ``evaluate`` and checkpoints handle
+both cells.
+
 Randomness comes only from an explicit ``np.random.Generator`` argument, and the
 library never prints: the command line at the bottom does that.
 """
