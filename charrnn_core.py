@@ -23,6 +23,11 @@ Names follow the math (and the gist). Shapes use these letters:
     p_t = softmax(y_t)                          probabilities  (V, 1)
     L   = sum_t -log p_t[target_t]              loss (a sum over time, as in the gist)
 
+The LSTM (notebook 10) has its own section after the RNN's batched pass, with the
+same layout (``lstm_forward``, ``lstm_backward``, ``lstm_loss_and_grads`` and its
+batched twin); ``train(cell="lstm")``, sampling, ``evaluate`` and checkpoints handle
+both cells.
+
 Randomness comes only from an explicit ``np.random.Generator`` argument, and the
 library never prints: the command line at the bottom does that.
 """
@@ -415,15 +420,272 @@ def loss_and_grads_batch(params, inputs, targets, hprev):
     return float(loss), grads, hs[:, T].copy()
 
 
+# ------------------------------------------------------------------------- the LSTM
+#
+# A second cell, built like the RNN above (Hochreiter & Schmidhuber 1997, with the
+# forget gate of Gers et al. 2000). Besides h_t it carries a cell state c_t (H, 1),
+# which is updated by *adding* to it, so its gradient is not squeezed through a
+# matrix and a tanh at every step:
+#
+#     z_t = Wx[:, x_t] + Wh h_{t-1} + b                 pre-activations  (4H, 1)
+#     i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o)   input, forget, output gates
+#     g   = tanh(z_g)                                     candidate content
+#     c_t = f * c_{t-1} + i * g                           cell state (H, 1)
+#     h_t = o * tanh(c_t)                                 hidden state (H, 1)
+#     y_t = Why h_t + by                                  logits, as in the RNN
+#
+#     Wx (4H, V)  input  -> gates      b (4H, 1)  gate biases
+#     Wh (4H, H)  hidden -> gates      Why (V, H), by (V, 1) as in the RNN
+#
+# The 4H rows of Wx, Wh, b hold the gates in the order i, f, o, g (H rows each).
+
+LSTM_PARAM_NAMES = ("Wx", "Wh", "b", "Why", "by")
+CELLS = ("rnn", "lstm")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), elementwise; written with tanh so it cannot overflow."""
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def lstm_init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator,
+                     scale: float = 0.01, dtype=np.float64, forget_bias: float = 1.0) -> dict:
+    """Small random weights; gate biases 0 except the forget gate's, which is ``forget_bias`` (1).
+
+    Returns {"Wx": (4H, V), "Wh": (4H, H), "b": (4H, 1), "Why": (V, H), "by": (V, 1)},
+    gate rows in the order i, f, o, g. A forget bias of 1 starts the forget gate at
+    sigmoid(1) = 0.73, so the cell keeps most of its content from the first update on.
+    """
+    _require_rng(rng)
+    _require_ints(vocab_size=vocab_size, hidden_size=hidden_size)
+    V, H = vocab_size, hidden_size
+    b = np.zeros((4 * H, 1), dtype=dtype)
+    b[H:2 * H] = forget_bias
+    return {
+        "Wx": (rng.standard_normal((4 * H, V)) * scale).astype(dtype),
+        "Wh": (rng.standard_normal((4 * H, H)) * scale).astype(dtype),
+        "b": b,
+        "Why": (rng.standard_normal((V, H)) * scale).astype(dtype),
+        "by": np.zeros((V, 1), dtype=dtype),
+    }
+
+
+def lstm_param_shapes(vocab_size: int, hidden_size: int) -> dict:
+    """The shape each LSTM parameter must have for the given V and H."""
+    V, H = vocab_size, hidden_size
+    return {"Wx": (4 * H, V), "Wh": (4 * H, H), "b": (4 * H, 1), "Why": (V, H), "by": (V, 1)}
+
+
+def check_lstm_params(params) -> tuple[int, int]:
+    """Check the five LSTM arrays fit together; return (V, H). Raises ValueError otherwise."""
+    if not isinstance(params, dict) or set(params) != set(LSTM_PARAM_NAMES):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"LSTM params must be a dict with keys {list(LSTM_PARAM_NAMES)}, got {got}")
+    V, H = (np.shape(params["Why"]) if np.ndim(params["Why"]) == 2 else (0, 0))
+    for name, shape in lstm_param_shapes(V, H).items():
+        if np.shape(params[name]) != shape or V < 1 or H < 1:
+            raise ValueError(
+                f"params[{name!r}] has shape {np.shape(params[name])}, expected {shape} "
+                f"(V={V}, H={H} from Why)"
+            )
+    return V, H
+
+
+def cell_of(params) -> str:
+    """Which cell a params dict is for: "rnn" or "lstm", read off its keys."""
+    if isinstance(params, dict) and set(params) == set(LSTM_PARAM_NAMES):
+        return "lstm"
+    if isinstance(params, dict) and set(params) == set(PARAM_NAMES):
+        return "rnn"
+    got = sorted(params) if isinstance(params, dict) else type(params).__name__
+    raise ValueError(f"params must have the RNN's keys {list(PARAM_NAMES)} or the LSTM's "
+                     f"{list(LSTM_PARAM_NAMES)}, got {got}")
+
+
+def check_any_params(params) -> tuple[str, int, int]:
+    """Check params of either cell; return (cell, V, H)."""
+    cell = cell_of(params)
+    return (cell, *(check_lstm_params(params) if cell == "lstm" else check_params(params)))
+
+
+def lstm_cell(params, ix, h, c):
+    """One LSTM step for the columns of ``ix`` (B ints); h, c: (H, B).
+
+    Returns (h, c, gates, tanh_c): the new states (H, B), the gate activations
+    i, f, o, g stacked as (4H, B), and tanh(c) (H, B), which the backward pass reuses.
+    """
+    H = h.shape[0]
+    z = params["Wx"][:, ix] + params["Wh"] @ h + params["b"]  # (4H, B): a column of Wx per input
+    gates = np.empty_like(z)
+    gates[:3 * H] = sigmoid(z[:3 * H])      # i, f, o squeezed into (0, 1)
+    gates[3 * H:] = np.tanh(z[3 * H:])      # g, the candidate, in (-1, 1)
+    i, f, o, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
+    c = f * c + i * g                       # keep a share f of the old cell, add i of the new
+    tanh_c = np.tanh(c)
+    h = o * tanh_c                          # the output gate decides what the cell shows
+    return h, c, gates, tanh_c
+
+
+def _check_lstm_sequences(params, inputs, targets, hprev, cprev, batched=False):
+    """Validate one LSTM training example; return (inputs, targets) as int arrays."""
+    V, H = check_lstm_params(params)
+    rnn_like = {"Wxh": np.zeros((H, V)), "Whh": np.zeros((H, H)), "Why": params["Why"],
+                "bh": np.zeros((H, 1)), "by": params["by"]}  # reuse the RNN's checks
+    inputs, targets = _check_sequences(rnn_like, inputs, targets, hprev, batched)
+    if np.shape(cprev) != np.shape(hprev):
+        raise ValueError(f"cprev must have the shape of hprev {np.shape(hprev)}, got {np.shape(cprev)}")
+    return inputs, targets
+
+
+def lstm_forward(params, inputs, targets, hprev, cprev):
+    """Run the LSTM over one sequence and add up the loss.
+
+    inputs, targets: T ints; hprev, cprev: (H, 1), the states carried over.
+    Returns (loss, cache) with cache = (inputs, targets, hs, cs, gates, tanh_cs, ps):
+    hs[t], cs[t] are h_t, c_t (H, 1) for t = -1 .. T-1 (hs[-1] = hprev, cs[-1] = cprev),
+    gates[t] is (4H, 1) (i, f, o, g), tanh_cs[t] = tanh(c_t), ps[t] is p_t (V, 1).
+    """
+    inputs, targets = _check_lstm_sequences(params, inputs, targets, hprev, cprev)
+    Why, by = params["Why"], params["by"]
+    hs, cs, gates, tanh_cs, ps = {-1: hprev}, {-1: cprev}, {}, {}, {}
+    loss = 0.0
+    for t in range(len(inputs)):
+        hs[t], cs[t], gates[t], tanh_cs[t] = lstm_cell(params, inputs[t:t + 1], hs[t - 1], cs[t - 1])
+        ps[t] = softmax(Why @ hs[t] + by)
+        p_target = ps[t][targets[t], 0]
+        loss -= math.log(p_target) if p_target > 0 else -math.inf
+    return loss, (inputs, targets, hs, cs, gates, tanh_cs, ps)
+
+
+def lstm_backward(params, cache, last_step_only=False):
+    """Backpropagation through time for the sequence that ``lstm_forward`` ran.
+
+    Returns (grads, dhs, dcs): grads has the keys and shapes of params; dhs and dcs
+    are (T, H), row t being dL/dh_t and dL/dc_t (everything that reaches h_t and c_t).
+    With ``last_step_only`` only the last step's loss is differentiated.
+    """
+    inputs, targets, hs, cs, gates, tanh_cs, ps = cache
+    Wh, Why = params["Wh"], params["Why"]
+    T, H = len(inputs), Wh.shape[1]
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dhs = np.zeros((T, H), dtype=Wh.dtype)
+    dcs = np.zeros((T, H), dtype=Wh.dtype)
+    dhnext = np.zeros_like(hs[-1])  # no gradient arrives from beyond the last step
+    dcnext = np.zeros_like(cs[-1])  # ... neither along h nor along the cell
+    for t in reversed(range(T)):
+        dy = ps[t].copy()
+        dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(target), as in the RNN
+        if last_step_only and t < T - 1:
+            dy[:] = 0  # only the last step's loss
+        grads["Why"] += np.dot(dy, hs[t].T)  # the output layer: exactly the RNN's lines
+        grads["by"] += dy
+        dh = Why.T @ dy + dhnext  # h_t feeds y_t and the gates of step t+1
+        i, f, o, g = gates[t][:H], gates[t][H:2 * H], gates[t][2 * H:3 * H], gates[t][3 * H:]
+        do = dh * tanh_cs[t]  # h = o * tanh(c): the output gate's share
+        dc = dh * o * (1 - tanh_cs[t] ** 2) + dcnext  # c_t feeds h_t and c_{t+1}
+        dhs[t], dcs[t] = dh[:, 0], dc[:, 0]  # kept for measuring (lstm_state_grad_norms)
+        di = dc * g  # c = f * c_prev + i * g, so dc/di = g,
+        df = dc * cs[t - 1]  # dc/df = c_prev (the previous cell),
+        dg = dc * i  # and dc/dg = i
+        dz = np.vstack((di * i * (1 - i),    # back through the sigmoids: s' = s (1 - s)
+                        df * f * (1 - f),    # (the forget gate's)
+                        do * o * (1 - o),    # (the output gate's)
+                        dg * (1 - g * g)))   # and through tanh: 1 - g^2; dz is (4H, 1)
+        grads["b"] += dz  # the LSTM's dhraw: from here on the RNN's lines
+        grads["Wx"][:, inputs[t]:inputs[t] + 1] += dz  # only column inputs[t] was used
+        grads["Wh"] += np.dot(dz, hs[t - 1].T)  # z = ... + Wh h_{t-1}
+        dhnext = Wh.T @ dz  # what h_{t-1} receives through the four gates
+        dcnext = dc * f     # what c_{t-1} receives along the cell path: just times f
+    return grads, dhs, dcs
+
+
+def lstm_loss_and_grads(params, inputs, targets, hprev, cprev):
+    """Loss, gradients and last states for one sequence: the LSTM's ``loss_and_grads``.
+
+    inputs, targets: T ints; hprev, cprev: (H, 1).
+    Returns (loss, grads, h_last, c_last): loss summed over the T steps, grads with
+    the keys and shapes of params (not clipped), h_last = h_{T-1} and c_last = c_{T-1} (H, 1).
+    """
+    loss, cache = lstm_forward(params, inputs, targets, hprev, cprev)
+    grads, _, _ = lstm_backward(params, cache)
+    T = len(cache[0])
+    return loss, grads, cache[2][T - 1], cache[3][T - 1]
+
+
+def lstm_state_grad_norms(params, inputs, targets, hprev, cprev, last_step_only=True):
+    """(||dL/dh_t||, ||dL/dc_t||) for t = 0 .. T-1, two arrays of shape (T,).
+
+    By default L is the last step's loss alone, as in ``hidden_grad_norms``.
+    """
+    _, cache = lstm_forward(params, inputs, targets, hprev, cprev)
+    _, dhs, dcs = lstm_backward(params, cache, last_step_only=last_step_only)
+    return np.linalg.norm(dhs, axis=1), np.linalg.norm(dcs, axis=1)
+
+
+def lstm_loss_and_grads_batch(params, inputs, targets, hprev, cprev):
+    """``lstm_loss_and_grads`` for B sequences at once.
+
+    inputs, targets: (T, B) ints; hprev, cprev: (H, B).
+    Returns (loss, grads, h_last, c_last), loss and grads summed over the B
+    sequences (B = 1 gives ``lstm_loss_and_grads``). As in ``loss_and_grads_batch``,
+    only the recurrence loops over time; the output layer and the weight gradients
+    are one matrix product each over all T*B columns.
+    """
+    inputs, targets = _check_lstm_sequences(params, inputs, targets, hprev, cprev, batched=True)
+    Wh, Why, by = params["Wh"], params["Why"], params["by"]
+    T, B = inputs.shape
+    H, V = Wh.shape[1], Why.shape[0]
+    cols, targets = np.arange(T * B), targets.ravel()
+
+    # forward: hs[:, t + 1] = h_t, cs[:, t + 1] = c_t; index 0 holds hprev, cprev
+    hs = np.empty((H, T + 1, B), dtype=Wh.dtype)
+    cs = np.empty((H, T + 1, B), dtype=Wh.dtype)
+    gates = np.empty((4 * H, T, B), dtype=Wh.dtype)
+    tanh_cs = np.empty((H, T, B), dtype=Wh.dtype)
+    hs[:, 0], cs[:, 0] = hprev, cprev
+    for t in range(T):
+        hs[:, t + 1], cs[:, t + 1], gates[:, t], tanh_cs[:, t] = lstm_cell(
+            params, inputs[t], hs[:, t], cs[:, t])
+    h = hs[:, 1:].reshape(H, T * B)
+    ps = softmax(Why @ h + by)              # (V, T*B)
+    loss = -np.sum(np.log(ps[targets, cols]))
+
+    # backward
+    dy = ps
+    dy[targets, cols] -= 1
+    grads = {"Why": dy @ h.T, "by": dy.sum(axis=1, keepdims=True)}
+    dh_out = (Why.T @ dy).reshape(H, T, B)  # what each h_t gets from its own output
+    i, f, o, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
+    dz = np.empty((4 * H, T, B), dtype=Wh.dtype)
+    dhnext = np.zeros_like(hprev)
+    dcnext = np.zeros_like(cprev)
+    for t in reversed(range(T)):
+        dh = dh_out[:, t] + dhnext
+        dc = dh * o[:, t] * (1 - tanh_cs[:, t] ** 2) + dcnext
+        dz[:H, t] = dc * g[:, t] * i[:, t] * (1 - i[:, t])                # input gate
+        dz[H:2 * H, t] = dc * cs[:, t] * f[:, t] * (1 - f[:, t])           # forget gate (c_{t-1})
+        dz[2 * H:3 * H, t] = dh * tanh_cs[:, t] * o[:, t] * (1 - o[:, t])  # output gate
+        dz[3 * H:, t] = dc * i[:, t] * (1 - g[:, t] ** 2)                  # candidate
+        dhnext = Wh.T @ dz[:, t]
+        dcnext = dc * f[:, t]
+    dz = dz.reshape(4 * H, T * B)
+    grads["Wh"] = dz @ hs[:, :-1].reshape(H, T * B).T
+    grads["b"] = dz.sum(axis=1, keepdims=True)
+    x = np.zeros((T * B, V), dtype=Wh.dtype)
+    x[cols, inputs.ravel()] = 1
+    grads["Wx"] = dz @ x
+    return float(loss), grads, hs[:, T].copy(), cs[:, T].copy()
+
+
 def evaluate(params, ids, streams: int = 64) -> float:
     """Mean loss in nats per character of the model on the id sequence ``ids`` (N,).
 
     No gradients, no updates: the text is cut into ``streams`` contiguous pieces
     (as ``batch_streams`` does), each read from a zero hidden state that is then
     carried along, and every character after the first of a piece is predicted.
-    exp() of the result is the perplexity.
+    exp() of the result is the perplexity. Works for RNN and LSTM params alike.
     """
-    V, H = check_params(params)
+    cell, V, H = check_any_params(params)
     ids = np.asarray(ids)
     if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= V)):
         raise ValueError(f"ids must be a 1-d array of ints in [0, {V}), got {ids.dtype} {ids.shape}")
@@ -432,11 +694,15 @@ def evaluate(params, ids, streams: int = 64) -> float:
     if streams < 1:
         raise ValueError(f"ids must hold at least 2 characters, got {len(ids)}")
     x = batch_streams(ids, streams, 1)  # (N // streams, streams)
-    Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
-    h = np.zeros((H, streams), dtype=Whh.dtype)
+    Why, by = params["Why"], params["by"]
+    h = np.zeros((H, streams), dtype=Why.dtype)
+    c = np.zeros_like(h)  # the LSTM's cell state (unused by the RNN)
     total = 0.0
     for t in range(len(x) - 1):
-        h = np.tanh(Wxh[:, x[t]] + Whh @ h + bh)
+        if cell == "lstm":
+            h, c, _, _ = lstm_cell(params, x[t], h, c)
+        else:
+            h = np.tanh(params["Wxh"][:, x[t]] + params["Whh"] @ h + params["bh"])
         p = softmax(Why @ h + by)
         total -= np.log(p[x[t + 1], np.arange(streams)]).sum()
     return float(total / ((len(x) - 1) * streams))
@@ -483,7 +749,8 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
 
     ``grad_fn(params, inputs, targets, hprev) -> (loss, grads, h)`` defaults to
     ``loss_and_grads`` (or ``loss_and_grads_batch`` for (T, B) inputs); its loss
-    is the function differentiated numerically. ``num_checks`` entries per
+    is the function differentiated numerically. For LSTM params the default is
+    ``lstm_loss_and_grads`` (or its batched version) and ``hprev`` is the pair (hprev, cprev). ``num_checks`` entries per
     parameter are drawn with ``rng``; None checks every entry.
     Returns {name: max relative error}. Correct gradients score below 1e-7 in float64,
     except entries whose true gradient is tiny (say < 1e-4), where the rounding noise of
@@ -491,13 +758,18 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
     """
     if num_checks is not None:
         _require_ints(num_checks=num_checks)
-    if grad_fn is None:
+    if grad_fn is None and cell_of(params) == "lstm":
+        lstm_fn = lstm_loss_and_grads_batch if np.ndim(inputs) == 2 else lstm_loss_and_grads
+
+        def grad_fn(p, x, y, state):
+            return lstm_fn(p, x, y, *state)[:3]
+    elif grad_fn is None:
         grad_fn = loss_and_grads_batch if np.ndim(inputs) == 2 else loss_and_grads
     if num_checks is not None and not isinstance(rng, np.random.Generator):
         raise TypeError("sampling entries (num_checks) needs rng, a np.random.Generator")
     _, grads, _ = grad_fn(params, inputs, targets, hprev)
     errors = {}
-    for name in PARAM_NAMES:
+    for name in params:
         x = params[name]
         indices = None
         if num_checks is not None and num_checks < x.size:
@@ -595,6 +867,7 @@ class TrainResult:
     losses: np.ndarray
     smooth_losses: np.ndarray
     hprev: np.ndarray
+    cprev: np.ndarray | None = None  # the LSTM's last cell state (None for the RNN)
 
 
 @dataclass
@@ -650,8 +923,9 @@ def batch_streams(data: np.ndarray, batch_size: int, seq_length: int) -> np.ndar
 def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate: float = 0.1,
           num_iters: int = 1000, seed: int = 0, batch_size: int = 1, clip: float | None = 5.0,
           clip_mode: str = "elementwise", optimizer: str = "adagrad", dtype=np.float64,
-          params: dict | None = None, vocab: Vocab | None = None, callback=None) -> TrainResult:
-    """The gist's training loop, batched.
+          params: dict | None = None, vocab: Vocab | None = None, callback=None,
+          cell: str = "rnn") -> TrainResult:
+    """The gist's training loop, batched, for the vanilla RNN (``cell="rnn"``) or the LSTM.
 
     Each iteration takes the next seq_length characters of each of the B streams
     (see ``batch_streams``), carries each stream's hidden state over from the
@@ -664,7 +938,9 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
 
     ``callback(step)`` runs after every update with a ``TrainStep`` (iteration, loss,
     smoothed loss, live params, gradients before and after clipping); give
-    ``params`` (and ``vocab``) to continue training a model.
+    ``params`` (and ``vocab``) to continue training a model (they must be params
+    of ``cell``). The LSTM starts from ``lstm_init_params`` and carries both h and c
+    from window to window; everything else is the same loop.
     Raises TrainingDiverged if the loss becomes NaN or infinite.
     """
     _require_ints(hidden_size=hidden_size, seq_length=seq_length, batch_size=batch_size)
@@ -674,12 +950,17 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
         raise ValueError(f"clip_mode must be 'elementwise' or 'global', got {clip_mode!r}")
     if optimizer not in ("adagrad", "sgd"):
         raise ValueError(f"optimizer must be 'adagrad' or 'sgd', got {optimizer!r}")
+    if cell not in CELLS:
+        raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+    lstm = cell == "lstm"
     vocab = vocab or Vocab.from_text(text)
     streams = batch_streams(vocab.encode(text), batch_size, seq_length)
     rng = np.random.default_rng(seed)
     if params is None:
-        params = init_params(vocab.size, hidden_size, rng, dtype=dtype)
-    V, H = check_params(params)
+        params = (lstm_init_params if lstm else init_params)(vocab.size, hidden_size, rng, dtype=dtype)
+    given_cell, V, H = check_any_params(params)
+    if given_cell != cell:
+        raise ValueError(f"params are {given_cell.upper()} parameters but cell={cell!r}")
     if V != vocab.size:
         raise ValueError(f"params are for V={V} characters, the vocabulary has {vocab.size}")
     opt = (Adagrad if optimizer == "adagrad" else SGD)(params, learning_rate)
@@ -687,14 +968,20 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     losses = np.empty(num_iters)
     smooth_losses = np.empty(num_iters)
     smooth = seq_length * math.log(V)
-    hprev = np.zeros((H, batch_size), dtype=params["Whh"].dtype)
+    hprev = np.zeros((H, batch_size), dtype=params["Why"].dtype)
+    cprev = np.zeros_like(hprev) if lstm else None
     p = 0
     with np.errstate(all="ignore"):  # an overflow shows up as a non-finite loss below
         for it in range(num_iters):
             if p + seq_length + 1 > len(streams):
                 p, hprev = 0, np.zeros_like(hprev)
+                cprev = np.zeros_like(hprev) if lstm else None
             inputs, targets = streams[p:p + seq_length], streams[p + 1:p + seq_length + 1]
-            loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)
+            if lstm:
+                loss, grads, hprev, cprev = lstm_loss_and_grads_batch(params, inputs, targets,
+                                                                      hprev, cprev)
+            else:
+                loss, grads, hprev = loss_and_grads_batch(params, inputs, targets, hprev)
             loss /= batch_size
             if not math.isfinite(loss):
                 raise TrainingDiverged(
@@ -712,14 +999,22 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
             p += seq_length
             if callback is not None:
                 callback(TrainStep(it, loss, smooth, params, grads, clipped))
-    return TrainResult(params, vocab, losses, smooth_losses, hprev)
+    return TrainResult(params, vocab, losses, smooth_losses, hprev, cprev)
 
 
 # ------------------------------------------------------------------------- sampling
 
 
 def warm_up(params, ids, h):
-    """Run the recurrence over ``ids`` (ints) from hidden state h (H, 1); return the new h."""
+    """Run the recurrence over ``ids`` (ints) from state h; return the new state.
+
+    The state is h (H, 1) for the RNN, the pair (h, c) of (H, 1) arrays for the LSTM.
+    """
+    if cell_of(params) == "lstm":
+        h, c = h
+        for ix in ids:
+            h, c, _, _ = lstm_cell(params, [ix], h, c)
+        return h, c
     Wxh, Whh, bh = params["Wxh"], params["Whh"], params["bh"]
     for ix in ids:
         h = np.tanh(Wxh[:, ix:ix + 1] + Whh @ h + bh)
@@ -730,25 +1025,33 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
            temperature: float = 1.0) -> list:
     """Draw n character ids from the model, feeding each one back in.
 
-    h: (H, 1) starting hidden state; seed_ix: the id fed in first.
+    h: (H, 1) starting hidden state, or for LSTM params the pair (h, c) of (H, 1)
+    arrays; seed_ix: the id fed in first.
     Each step draws from softmax(y / temperature): below 1 sharper (safer,
     more repetitive), above 1 flatter (more surprising). Returns a list of n ints.
     """
-    V, H = check_params(params)
+    cell, V, H = check_any_params(params)
     _require_ints(smallest=0, n=n)
     if not (isinstance(temperature, (int, float, np.floating)) and temperature > 0
             and math.isfinite(temperature)):
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
     if not 0 <= seed_ix < V:
         raise ValueError(f"seed_ix must be in [0, {V}), got {seed_ix}")
-    if np.shape(h) != (H, 1):
+    if cell == "lstm":
+        if not (isinstance(h, tuple) and len(h) == 2 and all(np.shape(s) == (H, 1) for s in h)):
+            raise ValueError(f"h must be the LSTM state, a pair (h, c) of ({H}, 1) arrays")
+        h, c = h
+    elif np.shape(h) != (H, 1):
         raise ValueError(f"h must have shape ({H}, 1), got {np.shape(h)}")
     _require_rng(rng)
-    Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
+    Why, by = params["Why"], params["by"]
     uniforms = rng.random(n)  # one draw per character, made up front
     ix, ixes = seed_ix, []
     for u in uniforms:
-        h = np.tanh(Wxh[:, ix:ix + 1] + Whh @ h + bh)
+        if cell == "lstm":
+            h, c, _, _ = lstm_cell(params, [ix], h, c)
+        else:
+            h = np.tanh(params["Wxh"][:, ix:ix + 1] + params["Whh"] @ h + params["bh"])
         p = softmax((Why @ h + by) / temperature)
         # inverse-CDF draw: the first id whose cumulative probability exceeds u
         ix = min(int(np.searchsorted(np.cumsum(p), u, side="right")), V - 1)
@@ -765,11 +1068,12 @@ def generate(params, vocab: Vocab, prime: str, n: int, rng: np.random.Generator,
     """
     if not prime:
         raise ValueError("prime must hold at least one character")
-    V, _ = check_params(params)
+    cell, V, H = check_any_params(params)
     if vocab.size != V:
         raise ValueError(f"vocab has {vocab.size} characters but params are for V={V}")
     ids = vocab.encode(prime)
-    h = warm_up(params, ids[:-1], np.zeros((params["Whh"].shape[0], 1), params["Whh"].dtype))
+    h = np.zeros((H, 1), params["Why"].dtype)
+    h = warm_up(params, ids[:-1], (h, h.copy()) if cell == "lstm" else h)
     return prime + vocab.decode(sample(params, h, int(ids[-1]), n, rng, temperature))
 
 
@@ -780,8 +1084,12 @@ _META_KINDS = "biufU"  # bool, int, unsigned, float, str: what .item() turns int
 
 
 def checkpoint_param_names(meta: dict) -> tuple:
-    """The parameter arrays a checkpoint with this ``meta`` holds (the RNN's five)."""
-    return PARAM_NAMES
+    """The parameter arrays a checkpoint with this ``meta`` holds: its cell's five
+    (meta ``cell``; "rnn" when absent, as in checkpoints written before the LSTM)."""
+    cell = meta.get("cell", "rnn")
+    if cell not in CELLS:
+        raise ValueError(f"has cell {cell!r}, expected one of {list(CELLS)}")
+    return LSTM_PARAM_NAMES if cell == "lstm" else PARAM_NAMES
 
 
 def check_checkpoint(params, vocab: Vocab, meta: dict) -> None:
@@ -792,20 +1100,24 @@ def check_checkpoint(params, vocab: Vocab, meta: dict) -> None:
     (float32 or float64, finite) and fit the vocabulary (V = vocab.size), and
     meta of single ints (64-bit), floats, bools or strings, not named like an array.
     """
-    V, _ = check_params(params)
+    names = checkpoint_param_names(meta)
+    cell, V, _ = check_any_params(params)
+    if names is not (LSTM_PARAM_NAMES if cell == "lstm" else PARAM_NAMES):
+        raise ValueError(f"meta cell={meta['cell']!r} but params are for cell {cell!r}")
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
     if V != vocab.size:
-        raise ValueError(f"Wxh is for V={V} characters, the vocabulary has {vocab.size}")
+        raise ValueError(f"the parameters are for V={V} characters, the vocabulary has {vocab.size}")
     if vocab.chars.endswith("\0"):  # NumPy's str arrays drop trailing NULs
         raise ValueError("vocab chars must not end with NUL ('\\x00'); sort them")
-    for name in PARAM_NAMES:
-        if params[name].dtype not in (np.float32, np.float64):
+    for name in names:
+        if np.asarray(params[name]).dtype not in (np.float32, np.float64):
             raise ValueError(f"params[{name!r}] must be float32 or float64, got {params[name].dtype}")
         if not np.all(np.isfinite(params[name])):
             raise ValueError(f"parameters hold NaN or infinity (params[{name!r}])")
     for k, v in meta.items():
-        if not (isinstance(k, str) and re.fullmatch(r"\w+", k)) or k in PARAM_NAMES or k == "chars":
+        if (not (isinstance(k, str) and re.fullmatch(r"\w+", k)) or k in PARAM_NAMES
+                or k in LSTM_PARAM_NAMES or k == "chars"):
             raise ValueError(f"meta {k!r} must be a plain name not named like a parameter")
         if not isinstance(v, (int, float, str, np.number, np.bool_)):
             raise ValueError(f"meta {k!r} must be an int, float or str, got {type(v).__name__}")
@@ -856,6 +1168,7 @@ def _write_npz(f, arrays: dict) -> None:
 def save_checkpoint(path, params, vocab: Vocab, **meta) -> None:
     """Write params, vocabulary and meta (ints, floats, strings) to an .npz file.
 
+    Works for RNN and LSTM params; the cell is recorded as meta ``cell``.
     Refuses (ValueError) anything ``load_checkpoint`` would refuse (see
     ``check_checkpoint``), a ``path`` that is a folder or not a regular file, and
     reports a failed write (disk full, read-only folder) as ValueError naming the path.
@@ -863,6 +1176,7 @@ def save_checkpoint(path, params, vocab: Vocab, **meta) -> None:
     file beside it and renamed over it, so a crash leaves either the old checkpoint
     or the new one, never half a file; temp files of killed processes are removed.
     """
+    meta.setdefault("cell", cell_of(params))
     check_checkpoint(params, vocab, meta)
     arrays = {k: np.asarray(v) for k, v in params.items()}
     arrays["chars"] = np.array(vocab.chars)
@@ -945,6 +1259,10 @@ def _read_checkpoint_arrays(path) -> dict:
             raise ValueError(f"meta entries {[k for k, a in meta.items() if a.ndim]} are not "
                              "single values")
         names = checkpoint_param_names({k[5:]: a.item() for k, a in meta.items()})
+        foreign = sorted((set(PARAM_NAMES) | set(LSTM_PARAM_NAMES)) - set(names) & set(infos))
+        if foreign:
+            cell = "lstm" if names is LSTM_PARAM_NAMES else "rnn"
+            raise ValueError(f"says cell={cell!r} but holds the other cell's parameters {foreign}")
         missing = [k for k in (*names, "chars") if k not in infos]
         if missing:
             raise ValueError(f"lacks {missing}")
@@ -961,7 +1279,9 @@ def load_checkpoint(path):
 
     No pickles are loaded, and no member is decompressed beyond what its header
     promises. A missing, truncated, corrupted or foreign file, or arrays that do not
-    fit together (``check_checkpoint``), raise ValueError naming the path.
+    fit together (``check_checkpoint``), raise ValueError naming the path. The meta
+    entry ``cell`` ("rnn" when absent, as in checkpoints written before the LSTM) says
+    which parameters the file must hold.
     """
     try:
         arrays = _read_checkpoint_arrays(path)
@@ -973,8 +1293,8 @@ def load_checkpoint(path):
         if arrays["chars"].ndim != 0:
             raise ValueError(f"chars has shape {arrays['chars'].shape}, expected a single string")
         vocab = Vocab(str(arrays["chars"]))
-        params = {k: arrays[k] for k in PARAM_NAMES}
         meta = {k[5:]: arrays[k].item() for k in arrays if k.startswith("meta_")}
+        params = {k: arrays[k] for k in checkpoint_param_names(meta)}
         check_checkpoint(params, vocab, meta)
     except (ValueError, TypeError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not valid: {e}") from None
@@ -1318,14 +1638,14 @@ def _cmd_train(args, say) -> int:
             result = train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
                            num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
                            vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
-                           callback=report)
+                           callback=report, cell=args.cell)
             stopped, done, params = None, args.iters, result.params
             smooth = float(result.smooth_losses[-1]) if args.iters else float("nan")
         except _Interrupted as stop:
             stopped, done, params = stop, stop.step.iteration + 1, stop.step.params
             smooth = stop.step.smooth_loss
         save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth,
-                        seed=args.seed, data=os.path.basename(args.data),
+                        seed=args.seed, cell=args.cell, data=os.path.basename(args.data),
                         train_fraction=args.train_fraction, train_chars=len(text))
     finally:
         if in_main:
@@ -1365,6 +1685,8 @@ def main(argv=None) -> int:
     t = sub.add_parser("train", help="train a model on a text file and save a checkpoint")
     t.add_argument("--data", required=True, help="UTF-8 text file to learn from")
     t.add_argument("--out", default="model.npz", help="checkpoint to write (default model.npz)")
+    t.add_argument("--cell", choices=CELLS, default="rnn",
+                   help="rnn (the gist's vanilla RNN, default) or lstm")
     t.add_argument("--hidden-size", type=pos_int, default=100)
     t.add_argument("--seq-length", type=pos_int, default=25)
     t.add_argument("--learning-rate", type=pos_float, default=0.1)

@@ -58,6 +58,7 @@ import charrnn_core as core  # noqa: E402
 ROOT = Path(core.__file__).resolve().parent
 CORPUS = ROOT / "data" / "shakespeare.txt"
 H, T = 100, 25          # hidden size, sequence length (the gist's values)
+H_LSTM = 45             # the LSTM of notebook 10: about the RNN's parameter count at H = 100
 LEARNING_RATE = 0.1     # the gist's
 CLIP = 5.0              # the gist's elementwise clip limit
 BATCH_SIZES = (16, 64, 128)
@@ -248,12 +249,13 @@ def core_per_step_loop(text: str, meter: Meter) -> None:
         meter.tick()
 
 
-def core_train_loop(text: str, batch_size: int, dtype=np.float64):
-    """A loop running ``core.train`` with the meter in its callback."""
+def core_train_loop(text: str, batch_size: int, dtype=np.float64, cell: str = "rnn"):
+    """A loop running ``core.train`` with the meter in its callback (the LSTM at H_LSTM)."""
     def loop(meter: Meter) -> None:
-        core.train(text, hidden_size=H, seq_length=T, learning_rate=LEARNING_RATE,
+        core.train(text, hidden_size=H_LSTM if cell == "lstm" else H, seq_length=T,
+                   learning_rate=LEARNING_RATE,
                    num_iters=max(10_000, 2_000_000 // batch_size), batch_size=batch_size,
-                   dtype=dtype, callback=lambda step: meter.tick())
+                   dtype=dtype, callback=lambda step: meter.tick(), cell=cell)
     return loop
 
 
@@ -535,6 +537,16 @@ def main(argv=None) -> int:
         is_best = meter is best[1]
         ratio_row(label + (" — fastest" if is_best else ""), meter,
                   TARGET_BATCHED if is_best else None)
+    # the LSTM of notebook 10 (H_LSTM = 45: the RNN's parameter count), at B=1 and the fastest B
+    m = train_row("core train LSTM B=1", core_train_loop(text, 1, cell="lstm"), T)
+    ratio_row(f"(e) core `train(cell=\"lstm\", hidden_size={H_LSTM}, batch_size=1)`", m,
+              note=f"same parameter count as the RNN at H={H}")
+    lstm_B, lstm_threads = best[2], best[3]
+    m = train_row(f"core train LSTM B={lstm_B}", core_train_loop(text, lstm_B, cell="lstm"),
+                  T * lstm_B, blas_threads=lstm_threads)
+    ratio_row(f"(e) core `train(cell=\"lstm\", hidden_size={H_LSTM}, batch_size={lstm_B})`"
+              + (", BLAS limited to 1 thread" if lstm_threads else ""), m,
+              note="the RNN's fastest batch size")
     m = train_row("core train B=64 float32", core_train_loop(text, 64, np.float32), T * 64)
     ratio_row("(d) core `train(batch_size=64, dtype=np.float32)`", m)
     if one_thread:

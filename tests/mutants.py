@@ -77,7 +77,8 @@ MUTANTS = {
         ("sample", "softmax((Why @ h + by) / temperature)", "softmax(Why @ h + by)"),
     ],
     "checkpoint check skips shape validation": [
-        ("check_checkpoint", "V, _ = check_params(params)", "V = params['Wxh'].shape[-1]"),
+        ("check_checkpoint", "cell, V, _ = check_any_params(params)",
+         "cell, V = cell_of(params), params['Why'].shape[0]"),
     ],
     "save_checkpoint skips the check load makes": [
         ("save_checkpoint", "check_checkpoint(params, vocab, meta)", "pass"),
@@ -97,13 +98,43 @@ MUTANTS = {
          "loss, grads, _ = loss_and_grads_batch(params, inputs, targets, hprev)"),
     ],
     "n-gram interpolation loses the discounted mass": [
-        ("+ discount * types * p) / np.maximum(total, 1)", "+ discount * p) / np.maximum(total, 1)"),
+        ("_ngram_target_probs", "+ discount * types * p) / np.maximum(total, 1)",
+         "+ discount * p) / np.maximum(total, 1)"),
     ],
     "n-gram add-k without k V in the denominator": [
-        ("(seen + k) / (total + k * V)", "(seen + k) / (total + k)"),
+        ("_ngram_target_probs", "(seen + k) / (total + k * V)", "(seen + k) / (total + k)"),
     ],
     "n-gram context includes the character to predict": [
-        ("[1:len(ids), : n - 1]", "[1:len(ids), 1:n]"),
+        ("ngram_target_probs", "[1:len(ids), : n - 1]", "[1:len(ids), 1:n]"),
+    ],
+    # the LSTM's, as learners write them
+    "LSTM: dhnext dropped (per-step)": [
+        ("lstm_backward", "dh = Why.T @ dy + dhnext", "dh = Why.T @ dy"),
+    ],
+    "LSTM: dcnext = dc * f dropped (per-step)": [
+        ("lstm_backward", "dcnext = dc * f", "dcnext = 0 * f"),
+    ],
+    "LSTM: dcnext = dc * f dropped (batched)": [
+        ("lstm_loss_and_grads_batch", "dcnext = dc * f[:, t]", "dcnext = 0 * f[:, t]"),
+    ],
+    "LSTM: forget gate's derivative f(1-f) wrong (per-step)": [
+        ("lstm_backward", "df * f * (1 - f),", "df * (1 - f),"),
+    ],
+    "LSTM: forget gate's derivative f(1-f) wrong (batched)": [
+        ("lstm_loss_and_grads_batch", "cs[:, t] * f[:, t] * (1 - f[:, t])", "cs[:, t] * (1 - f[:, t])"),
+    ],
+    "LSTM: c_t for c_{t-1} in df (per-step)": [
+        ("lstm_backward", "df = dc * cs[t - 1]", "df = dc * cs[t]"),
+    ],
+    "LSTM: c_t for c_{t-1} in df (batched)": [
+        ("lstm_loss_and_grads_batch", "dc * cs[:, t] * f[:, t]", "dc * cs[:, t + 1] * f[:, t]"),
+    ],
+    "LSTM: output gate applied to c instead of tanh(c)": [
+        ("lstm_cell", "h = o * tanh_c", "h = o * c"),
+    ],
+    "LSTM: cell state not carried between windows": [
+        ("train", "loss, grads, hprev, cprev = lstm_loss_and_grads_batch(",
+         "loss, grads, hprev, _ = lstm_loss_and_grads_batch("),
     ],
 }
 

@@ -708,14 +708,14 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
     for k in NAMES:
         assert got[k].dtype == params[k].dtype
         np.testing.assert_array_equal(got[k], params[k])
-    assert meta == {"iteration": 12, "smooth_loss": 3.25, "data": "tiny.txt"}
+    assert meta == {"iteration": 12, "smooth_loss": 3.25, "data": "tiny.txt", "cell": "rnn"}
 
 
 def test_checkpoint_round_trip_keeps_float32(tmp_path):
     params = core.init_params(3, 2, np.random.default_rng(0), dtype=np.float32)
     core.save_checkpoint(tmp_path / "m.npz", params, core.Vocab("xyz"))
     got, _, meta = core.load_checkpoint(tmp_path / "m.npz")
-    assert meta == {}
+    assert meta == {"cell": "rnn"}
     assert all(got[k].dtype == np.float32 and np.array_equal(got[k], params[k]) for k in NAMES)
 
 
@@ -746,7 +746,7 @@ def test_saving_over_a_checkpoint_replaces_it(tmp_path):
     new = core.init_params(4, 3, np.random.default_rng(1))
     core.save_checkpoint(path, new, core.Vocab("abcd"), iteration=5)
     params, _, meta = core.load_checkpoint(path)
-    assert meta == {"iteration": 5} and np.array_equal(params["Whh"], new["Whh"])
+    assert meta == {"iteration": 5, "cell": "rnn"} and np.array_equal(params["Whh"], new["Whh"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 

@@ -65,7 +65,7 @@ def test_the_largest_64_bit_meta_values_round_trip(tmp_path, model):
     params, vocab = model
     core.save_checkpoint(tmp_path / "m.npz", params, vocab, seed=2**63 - 1, low=-2**63, ok=True)
     _, _, meta = core.load_checkpoint(tmp_path / "m.npz")
-    assert meta == {"seed": 2**63 - 1, "low": -2**63, "ok": True}
+    assert meta == {"seed": 2**63 - 1, "low": -2**63, "ok": True, "cell": "rnn"}
 
 
 def test_the_same_checkpoint_gives_the_same_bytes(tmp_path, model):
@@ -86,7 +86,7 @@ def test_save_writes_through_a_symlink_to_its_target(tmp_path, model):
     link.symlink_to(target)
     core.save_checkpoint(link, params, vocab, iteration=7)
     assert link.is_symlink() and target.is_file()
-    assert core.load_checkpoint(target)[2] == {"iteration": 7}
+    assert core.load_checkpoint(target)[2] == {"iteration": 7, "cell": "rnn"}
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder"])
@@ -114,7 +114,7 @@ def test_ctrl_c_just_after_the_rename_raises_keyboard_interrupt_not_a_cleanup_er
     with pytest.raises(KeyboardInterrupt):
         core.save_checkpoint(path, params, vocab, iteration=9)
     monkeypatch.undo()
-    assert core.load_checkpoint(path)[2] == {"iteration": 9}
+    assert core.load_checkpoint(path)[2] == {"iteration": 9, "cell": "rnn"}
     assert listing(tmp_path) == ["m.npz"]
 
 
