@@ -46,6 +46,7 @@ if __name__ == "__main__":
 import argparse
 import contextlib
 import math
+import numbers
 import re
 import signal
 import struct
@@ -1413,9 +1414,12 @@ def _check_ngram_options(counts, n, smoothing, k, discount) -> int:
         raise ValueError(f"n must be at most {counts.n}, the order the counts were made for, got {n}")
     if smoothing not in ("interpolated", "add-k"):
         raise ValueError(f"smoothing must be 'interpolated' or 'add-k', got {smoothing!r}")
-    if not (isinstance(k, (int, float)) and k > 0 and math.isfinite(k)):
+    # a real number: Python or NumPy int/float, but not a bool (True would pass as 1)
+    def real(x):
+        return isinstance(x, (numbers.Real, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+    if not (real(k) and k > 0 and math.isfinite(k)):
         raise ValueError(f"k must be a positive number, got {k!r}")
-    if not (isinstance(discount, (int, float)) and 0 < discount <= 1):
+    if not (real(discount) and 0 < discount <= 1):
         raise ValueError(f"discount must be a number in (0, 1], got {discount!r}")
     return n
 

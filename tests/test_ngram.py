@@ -127,3 +127,22 @@ def test_bad_arguments_are_named(call, message):
     counts = core.ngram_counts(HAND, 2, 2)
     with pytest.raises((ValueError, TypeError), match=message):
         call(counts)
+
+
+@pytest.mark.parametrize("option", ["k", "discount"])
+def test_bool_options_are_rejected_not_read_as_one(option):
+    counts = core.ngram_counts(HAND, 2, 2)
+    with pytest.raises(ValueError, match=f"{option} must be a"):
+        core.ngram_probs(counts, [0], smoothing="add-k", **{option: True})
+    with pytest.raises(ValueError, match=f"{option} must be a"):
+        core.ngram_loss(counts, [0, 1], **{option: np.bool_(True)})
+
+
+def test_numpy_numbers_are_accepted_as_options():
+    counts = core.ngram_counts(HAND, 2, 2)
+    for k in (np.float32(0.5), np.float64(0.5), np.int64(1)):
+        assert np.allclose(core.ngram_probs(counts, [0], smoothing="add-k", k=k),
+                           core.ngram_probs(counts, [0], smoothing="add-k", k=float(k)))
+    for d in (np.float32(0.5), np.float64(0.5)):
+        assert math.isclose(core.ngram_loss(counts, [0, 1, 1], discount=d),
+                            core.ngram_loss(counts, [0, 1, 1], discount=0.5), rel_tol=1e-6)
