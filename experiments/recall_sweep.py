@@ -4,7 +4,7 @@
 
 Each run is ``nbtools.train_recall`` (notebook 07's task and training loop: 500 updates
 of 32 fresh sequences, global-norm clip 5, Adagrad) scored by ``nbtools.recall_accuracy``
-on 600 fresh sequences. Deterministic: the same file comes out on every machine with the
+on 600 fresh sequences. Deterministic: the same accuracies and answers come out on every machine with the
 same NumPy. Takes about a minute on one core; notebook 10 loads the result.
 Besides the accuracy it stores what each model answers at the "?" for each symbol
 (``nbtools.recall_answers``) and the training time of every run.
