@@ -109,7 +109,7 @@ checkpoint-lstm: $(STAMP)
 	$(LSTM_TRAIN) --iters 50000 --out checkpoints/shakespeare-lstm.npz
 	$(LSTM_TRAIN) --iters 16000 --out checkpoints/shakespeare-lstm-16k.npz
 
-# Notebook 10's recall-task sweep (RNN and LSTM, 5 seeds): a few minutes, result committed.
+# Notebook 10's recall-task sweep (RNN and LSTM, 5 seeds): about a minute, result committed.
 recall-sweep: $(STAMP)
 	$(BIN)/python experiments/recall_sweep.py --out checkpoints/recall-sweep.json
 

@@ -468,3 +468,19 @@ def recall_accuracy(params, k: int, n: int = 600, seed: int = 1) -> float:
     _, _, h_last = _recall_grads(params, x, y)
     guess = np.argmax(params["Why"] @ h_last + params["by"], axis=0)
     return float(np.mean(guess == y[-1]))
+
+
+def recall_answers(params, k: int, n: int = 600, seed: int = 1) -> np.ndarray:
+    """What the model answers at the "?" for each symbol, on the sequences of ``recall_accuracy``.
+
+    Returns counts (3, V): row s is the true symbol a, b, c; column j counts the sequences where
+    the most likely character at the "?" was character j of ``RECALL_VOCAB``.
+    Its diagonal over the symbols' columns, summed and divided by n, is ``recall_accuracy``.
+    """
+    x, y = recall_batch(k, n, np.random.default_rng([seed, k]))
+    _, _, h_last = _recall_grads(params, x, y)
+    guess = np.argmax(params["Why"] @ h_last + params["by"], axis=0)
+    counts = np.zeros((len(RECALL_SYMBOLS), RECALL_VOCAB.size), dtype=int)
+    for row, symbol in enumerate(RECALL_SYMBOLS):
+        counts[row] = np.bincount(guess[y[-1] == symbol], minlength=RECALL_VOCAB.size)
+    return counts
