@@ -186,7 +186,11 @@ def norm_rel_error(a, b) -> float:
     return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
 
 
-def compare_normwise(name: str, got, expected, tol: float = 1e-6) -> None:
+GRAD_CHECK_TOL = 1e-7
+"""Pass line of a gradient check, norm-wise (``norm_rel_error``): the threshold notebooks 03-05 state."""
+
+
+def compare_normwise(name: str, got, expected, tol: float = GRAD_CHECK_TOL) -> None:
     """Like ``compare``, but with ``norm_rel_error``: for checks against finite differences."""
     compare(name, got, expected, tol=math.inf)       # shape and finiteness, with the same messages
     err = norm_rel_error(got, expected)
@@ -300,8 +304,8 @@ def grade_bptt_step(bptt_step, rng) -> None:
                     {"dhnext (returned)": expected["dhnext"], **{n: expected[n] for n in names}},
                     tol=math.inf)
         wrong = [f"{n}: relative error {norm_rel_error(grads[n], expected[n]):.1e}" for n in names
-                 if norm_rel_error(grads[n], expected[n]) > 1e-6]
-        if norm_rel_error(got, expected["dhnext"]) > 1e-6:
+                 if norm_rel_error(grads[n], expected[n]) > GRAD_CHECK_TOL]
+        if norm_rel_error(got, expected["dhnext"]) > GRAD_CHECK_TOL:
             wrong.append(f"dhnext (returned): relative error {norm_rel_error(got, expected['dhnext']):.1e}")
         if wrong:
             raise WrongAnswer("; ".join(wrong) + " (against finite differences)")
