@@ -178,6 +178,7 @@ def apply(source: str, edits) -> str:
 
 
 FIRST = ["tests/test_core.py", "tests/test_bad_input.py", "tests/test_robustness.py"]
+OWN_TESTS = {"LSTM": "tests/test_lstm.py", "n-gram": "tests/test_ngram.py"}  # mutant name prefix -> file
 
 
 def first_failure(output: str) -> str | None:
@@ -206,8 +207,9 @@ def check(name, edits, workdir: Path, all_notebooks=False) -> str:
     nbval = [py, "-m", "pytest", "--nbval", "notebooks", "--nbval-current-env", "-q", "-rfE",
              "-p", "no:cacheprovider", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
     # the fast, direct tests first: -x stops at the first failure
-    files = FIRST + sorted(str(f.relative_to(workdir)) for f in (workdir / "tests").glob("test_*.py")
-                           if str(f.relative_to(workdir)) not in FIRST)
+    first = [f for prefix, f in OWN_TESTS.items() if name.startswith(prefix)] + FIRST
+    files = first + sorted(str(f.relative_to(workdir)) for f in (workdir / "tests").glob("test_*.py")
+                           if str(f.relative_to(workdir)) not in first)
     code, out = run([py, "-m", "pytest", *files, "-x", "-q", "-rfE",
                      "-p", "no:cacheprovider", "-p", "no:nbval"], workdir, env, 300)
     caught = f"unit: {first_failure(out) or code}" if code != 0 else ""
