@@ -751,8 +751,11 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
     ``grad_fn(params, inputs, targets, hprev) -> (loss, grads, h)`` defaults to
     ``loss_and_grads`` (or ``loss_and_grads_batch`` for (T, B) inputs); its loss
     is the function differentiated numerically. For LSTM params the default is
-    ``lstm_loss_and_grads`` (or its batched version) and ``hprev`` is the pair (hprev, cprev). ``num_checks`` entries per
-    parameter are drawn with ``rng``; None checks every entry.
+    ``lstm_loss_and_grads`` (or its batched version) and ``hprev`` is the pair
+    (hprev, cprev). ``num_checks`` entries per parameter are drawn with ``rng``; None
+    checks every entry. The sample of ``Wxh`` (the LSTM's ``Wx``) is drawn from the columns of characters
+    that occur in ``inputs``: any other column's gradient is exactly 0 in both backprop
+    and finite differences, so an entry drawn there would test nothing.
     Returns {name: max relative error}. Correct gradients score below 1e-7 in float64,
     except entries whose true gradient is tiny (say < 1e-4), where the rounding noise of
     the loss (about 1e-10 after dividing by 2h) dominates; notebook 05 shows this.
@@ -774,7 +777,11 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
         x = params[name]
         indices = None
         if num_checks is not None and num_checks < x.size:
-            flat = rng.choice(x.size, size=num_checks, replace=False)
+            candidates = np.arange(x.size)
+            if name in ("Wxh", "Wx"):  # entries in the columns of the input characters
+                candidates = candidates.reshape(x.shape)[:, np.unique(inputs)].ravel()
+            flat = candidates[rng.choice(candidates.size, size=min(num_checks, candidates.size),
+                                         replace=False)]
             indices = [np.unravel_index(i, x.shape) for i in flat]
         num = numerical_gradient(lambda: grad_fn(params, inputs, targets, hprev)[0], x, h, indices)
         ana = grads[name] if indices is None else np.array([grads[name][i] for i in indices])

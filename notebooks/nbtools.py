@@ -488,3 +488,95 @@ def recall_answers(params, k: int, n: int = 600, seed: int = 1) -> np.ndarray:
     for row, symbol in enumerate(RECALL_SYMBOLS):
         counts[row] = np.bincount(guess[y[-1] == symbol], minlength=RECALL_VOCAB.size)
     return counts
+
+
+# --- notebooks 05-06
+
+
+def counted(f):
+    """f with a call counter: ``g = counted(f)``, then ``g.calls`` is how often g ran."""
+
+    @functools.wraps(f)
+    def g(*args, **kwargs):
+        g.calls += 1
+        return f(*args, **kwargs)
+
+    g.calls = 0
+    return g
+
+
+def error_table(rows: dict, names=core.PARAM_NAMES) -> str:
+    """Text table of per-parameter errors: rows {label: {name: error}}, one column per name."""
+    width = max(len(label) for label in rows) + 2
+    lines = [" " * width + "".join(f"{k:>9s}" for k in names) + "      max"]
+    for label, errs in rows.items():
+        lines.append(f"{label:{width}s}" + "".join(f"{errs[k]:9.0e}" for k in names)
+                     + f"{max(errs[k] for k in names):9.0e}")
+    return "\n".join(lines)
+
+
+def error_heatmap(ax, rows, cols, values, title, passmark=1e-7, fail=1e-3):
+    """values[i][j]: a relative error; each cell coloured pass (< passmark) / look closer / fail (> fail)."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(["#4daf4a", "#ffb347", "#e41a1c"])
+    norm = BoundaryNorm([-20, math.log10(passmark), math.log10(fail), 1], cmap.N)
+    v = np.array(values, dtype=float)
+    ax.imshow(np.log10(np.maximum(v, 1e-20)), cmap=cmap, norm=norm, aspect="auto")
+    for i in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            ax.text(j, i, f"{v[i, j]:.0e}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_title(title, fontsize=10)
+    ax.grid(False)
+
+
+def flat(grads: dict, names=core.PARAM_NAMES) -> np.ndarray:
+    """Every entry of every gradient in one vector (n,), in ``names`` order."""
+    return np.concatenate([np.asarray(grads[k], dtype=float).ravel() for k in names])
+
+
+def cosine(a, b) -> float:
+    """cos of the angle between two vectors of the same shape: a.b / (|a| |b|)."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    return float(a @ b / math.sqrt(float(a @ a) * float(b @ b)))
+
+
+def clipping_curves(G, thresholds) -> dict:
+    """For a flat gradient G (n,): cosine with G after elementwise and after global-norm
+    clipping at each threshold, and the fraction of entries elementwise clipping cuts."""
+    G = np.asarray(G, dtype=float)
+    norm = float(np.linalg.norm(G))
+    return {"elementwise": np.array([cosine(G, np.clip(G, -c, c)) for c in thresholds]),
+            "global": np.array([cosine(G, G * min(1.0, c / norm)) for c in thresholds]),
+            "cut": np.array([np.mean(np.abs(G) > c) for c in thresholds])}
+
+
+def plot_clipping(G, threshold, thresholds, curves, show):
+    """Two panels for notebook 06's slider: entries after vs before clipping at ``threshold``
+    (the entries ``show`` of G), and the ``curves`` of ``clipping_curves`` against threshold."""
+    G = np.asarray(G, dtype=float)
+    elem = np.clip(G, -threshold, threshold)
+    glob = G * min(1.0, threshold / np.linalg.norm(G))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
+    ax1.plot(G[show], elem[show], ".", ms=2, color="C1", label="elementwise")
+    ax1.plot(G[show], glob[show], ".", ms=2, color="C0", label="global norm")
+    ax1.plot(G[show], G[show], color="grey", lw=0.5, label="unclipped")
+    ax1.set_xlabel("gradient entry before clipping")
+    ax1.set_ylabel("after clipping")
+    ax1.set_title(f"threshold {threshold:.3g}: {np.mean(np.abs(G) > threshold):.1%} of entries cut",
+                  fontsize=10)
+    ax1.legend(fontsize=8, markerscale=4)
+    ax2.semilogx(thresholds, curves["elementwise"], color="C1", label="cosine, elementwise")
+    ax2.semilogx(thresholds, curves["global"], color="C0", ls="--", label="cosine, global norm")
+    ax2.semilogx(thresholds, curves["cut"], color="C2", label="fraction of entries cut (elementwise)")
+    ax2.axvline(threshold, color="k", lw=0.8)
+    ax2.set_xlabel("threshold")
+    ax2.set_ylabel("cosine with the unclipped gradient / fraction")
+    ax2.set_ylim(-0.02, 1.05)
+    ax2.set_title(f"cosine: elementwise {cosine(G, elem):.3f}, global {cosine(G, glob):.3f}",
+                  fontsize=10)
+    ax2.legend(fontsize=8, loc="center right")
+    plt.tight_layout()
+    plt.show()

@@ -220,6 +220,25 @@ def test_grad_check_with_sampled_entries_leaves_params_unchanged():
     assert all(np.array_equal(before[k], params[k]) for k in NAMES)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_sampled_grad_check_of_wxh_draws_from_the_input_characters_columns(seed):
+    # V = 40 but only 2 characters in the input: 38 of Wxh's 40 columns have gradient
+    # exactly 0 in backprop and in finite differences. A uniform sample of 3 entries
+    # would almost always land there and miss a wrong dWxh.
+    params, _, targets, hprev = random_case(V=40, H=3, T=4, seed=seed)
+    inputs = np.array([7, 31, 7, 31])
+
+    def doubled_wxh(p, i, t, h):
+        loss, grads, h_last = core.loss_and_grads(p, i, t, h)
+        grads["Wxh"] = 2 * grads["Wxh"]
+        return loss, grads, h_last
+
+    errors = core.grad_check(params, inputs, targets, hprev, num_checks=3,
+                             rng=np.random.default_rng(seed), grad_fn=doubled_wxh)
+    assert errors["Wxh"] == pytest.approx(1 / 3, rel=1e-5)     # |1 - 2| / (1 + 2) on every entry
+    assert max(errors[k] for k in NAMES if k != "Wxh") < 1e-6
+
+
 def test_batch_of_one_equals_the_per_step_version():
     params, inputs, targets, hprev = random_case(V=5, H=4, T=7, seed=11)
     loss, grads, h = core.loss_and_grads(params, inputs, targets, hprev)

@@ -215,3 +215,51 @@ def test_graders_pass_right_answers_and_fail_planted_mistakes_for_any_seed(seed)
         nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False), rng())
     with pytest.raises(WrongAnswer, match="^Wxh: relative error.*Whh.*bh.*dhnext"):
         nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), rng())
+
+
+# --- notebooks 05-06
+
+
+def test_counted_counts_every_call_and_passes_results_through():
+    g = nbtools.counted(lambda x, y=1: x + y)
+    assert g.calls == 0
+    assert g(1) == 2 and g(1, y=5) == 6
+    assert g.calls == 2
+
+
+def test_error_table_has_a_row_per_label_and_the_max():
+    errs = {"Wxh": 1e-9, "Whh": 2e-9, "Why": 3e-5, "bh": 1e-10, "by": 4e-9}
+    table = nbtools.error_table({"float64": errs, "bug": {k: 0.5 for k in errs}})
+    lines = table.splitlines()
+    assert len(lines) == 3 and lines[0].split() == ["Wxh", "Whh", "Why", "bh", "by", "max"]
+    assert lines[1].split()[-1] == "3e-05" and lines[2].split()[-1] == "5e-01"
+
+
+def test_error_heatmap_colours_pass_look_closer_and_fail():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    nbtools.error_heatmap(ax, ["a"], ["x", "y", "z"], [[1e-9, 1e-5, 0.5]], "t")
+    img = ax.images[0]
+    colours = [tuple(img.cmap(img.norm(v))) for v in img.get_array().ravel()]
+    assert len(set(colours)) == 3
+    plt.close(fig)
+
+
+def test_flat_and_cosine_against_hand_values():
+    g = {"Wxh": np.array([[3.0]]), "Whh": np.array([[4.0, 0.0]]), "Why": np.zeros((1, 1)),
+         "bh": np.zeros((1, 1)), "by": np.zeros((1, 1))}
+    v = nbtools.flat(g)
+    assert v.tolist() == [3.0, 4.0, 0.0, 0.0, 0.0, 0.0]
+    assert abs(nbtools.cosine(v, 2 * v) - 1) < 1e-15
+    assert abs(nbtools.cosine([1.0, 0.0], [1.0, 1.0]) - 2 ** -0.5) < 1e-15
+    assert abs(nbtools.cosine([1.0, 0.0], [-3.0, 0.0]) + 1) < 1e-15
+
+
+def test_clipping_curves_global_keeps_direction_elementwise_turns_it():
+    G = np.array([12.0, 2.0])
+    c = nbtools.clipping_curves(G, [1.0, 3.0, 100.0])
+    assert np.allclose(c["global"], 1.0, atol=1e-12)
+    assert c["elementwise"][1] == nbtools.cosine(G, [3.0, 2.0]) < 0.95   # (3, 2)
+    assert c["elementwise"][2] == 1.0 and c["cut"].tolist() == [1.0, 0.5, 0.0]
