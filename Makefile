@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint checkpoint-lstm \
-	recall-sweep clean student student-test book book-test
+	recall-sweep clean student student-test book book-test seeds
 
 # Create the virtual environment and install the package with its dependencies.
 $(STAMP): pyproject.toml
@@ -36,6 +36,11 @@ nbval: $(STAMP)
 execute: $(STAMP)
 	for nb in notebooks/[0-9]*.ipynb; do \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+
+# Every notebook with other seeds: its claims must not depend on one random draw (a few minutes).
+SEEDS ?= 1 2 3
+seeds: $(STAMP)
+	$(BIN)/python tools/seeds.py --seeds $(SEEDS)
 
 mutants: $(STAMP)  ## plant known bugs in a copy of the core; each must be caught
 	$(BIN)/python tests/mutants.py
