@@ -157,3 +157,74 @@ def style() -> None:
     """The series' plot style: small figures at a screen-friendly resolution."""
     plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False,
                          "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
+
+
+# --- notebooks 07-09
+#
+# The recall task (notebook 07; the LSTM notebook reuses it). Alphabet "abc.?": a
+# sequence is one symbol a/b/c, then k filler dots, then a "?"; the target is a dot at
+# every step except the last, where it is the first symbol. Only the last step needs a
+# memory, and the only input that helps it lies k + 1 steps back.
+
+RECALL_VOCAB = core.Vocab.from_text("abc.?")
+RECALL_SYMBOLS = RECALL_VOCAB.encode("abc")          # ids of the symbols to remember
+RECALL_FILL, RECALL_ASK = (int(i) for i in RECALL_VOCAB.encode(".?"))
+RECALL_CHANCE = 1 / len(RECALL_SYMBOLS)             # accuracy of a guess: 1/3
+# The training budget every model gets on the task, whatever its architecture:
+# fresh batches of `batch_size` sequences, `num_updates` Adagrad updates at
+# `learning_rate`, gradients averaged over the batch and clipped to global norm `clip`.
+RECALL_BUDGET = dict(hidden_size=16, batch_size=32, num_updates=500, learning_rate=0.05, clip=5.0)
+RECALL_EVAL_SEQUENCES = 600                          # fresh sequences per accuracy measurement
+
+
+def recall_batch(k: int, batch_size: int, rng: np.random.Generator):
+    """``batch_size`` recall sequences with ``k`` fillers: (inputs, targets), int arrays (k + 2, B).
+
+    Column b is one sequence: inputs ``s . . . ?`` and targets ``. . . . s`` with s drawn
+    uniformly from a/b/c by ``rng`` (ids of ``RECALL_VOCAB``).
+    """
+    if not (isinstance(k, (int, np.integer)) and k >= 0):
+        raise ValueError(f"k (number of fillers) must be an int >= 0, got {k!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    first = rng.choice(RECALL_SYMBOLS, size=batch_size)
+    inputs = np.full((k + 2, batch_size), RECALL_FILL)
+    inputs[0], inputs[-1] = first, RECALL_ASK
+    targets = np.full((k + 2, batch_size), RECALL_FILL)
+    targets[-1] = first
+    return inputs, targets
+
+
+def rnn_last_logits(params: dict, inputs) -> np.ndarray:
+    """The vanilla RNN's logits at the last step of each sequence: inputs (T, B) -> (V, B).
+
+    Every sequence starts from a zero hidden state.
+    """
+    V, H = core.check_params(params)
+    h = np.zeros((H, np.shape(inputs)[1]))
+    for x_t in np.asarray(inputs):
+        h = np.tanh(params["Wxh"][:, x_t] + params["Whh"] @ h + params["bh"])
+    return params["Why"] @ h + params["by"]
+
+
+def recall_accuracy(model, k: int, rng: np.random.Generator, n: int = RECALL_EVAL_SEQUENCES) -> float:
+    """Share of n fresh recall sequences (k fillers) whose most likely character at the "?"
+    is the symbol from the start.
+
+    model: a vanilla-RNN params dict, or any callable ``inputs (T, B) -> logits (V, B)``
+    at the last step (e.g. an LSTM's). The sequences come from ``recall_batch(k, n, rng)``.
+    A model that guesses scores about ``RECALL_CHANCE``.
+    """
+    inputs, targets = recall_batch(k, n, rng)
+    logits = model(inputs) if callable(model) else rnn_last_logits(model, inputs)
+    logits = np.asarray(logits)
+    if logits.shape != (RECALL_VOCAB.size, n):
+        raise ValueError(f"model must return logits of shape ({RECALL_VOCAB.size}, {n}), got {logits.shape}")
+    return float(np.mean(np.argmax(logits, axis=0) == targets[-1]))
+
+
+def sigma_max(W) -> float:
+    """Largest singular value of W (H, H): the most W can stretch a vector, ||W v|| <= sigma_max ||v||."""
+    return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
