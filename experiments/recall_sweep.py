@@ -40,8 +40,8 @@ def main(argv=None) -> int:
                     t0 = time.perf_counter()
                     params = nbtools.train_recall(k, cell, seed=seed, hidden_size=H, learning_rate=lr)
                     seconds.append(round(time.perf_counter() - t0, 2))
-                    accs.append(nbtools.recall_accuracy(params, k, seed=1000 + seed))
-                    answers.append(nbtools.recall_answers(params, k, seed=1000 + seed).tolist())
+                    accs.append(nbtools.recall_accuracy(params, k, np.random.default_rng([1000 + seed, k])))
+                    answers.append(nbtools.recall_answers(params, k, np.random.default_rng([1000 + seed, k])).tolist())
                 runs.append({"model": name, "cell": cell, "hidden_size": H, "learning_rate": lr,
                              "fillers": k, "accuracy": accs, "answers": answers,
                              "train_seconds": seconds})

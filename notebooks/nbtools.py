@@ -408,88 +408,6 @@ def draw_unrolled_rnn(T_show: int = 4, focus: int = 1):
     fig.tight_layout()
     return fig
 
-# --- notebook 10
-# The recall task of notebook 07, with the same semantics (07 defines its own copy of it):
-# a symbol a/b/c, k filler dots, a "?", and at the "?" the model must output the symbol.
-# Every earlier target is the dot. Training: a fresh batch of 32 sequences per update,
-# gradients averaged over the batch and clipped to global norm 5, Adagrad at 0.05, 500
-# updates, the generator seeded with [seed, k]; accuracy on 600 fresh sequences.
-
-RECALL_VOCAB = core.Vocab.from_text("abc.?")
-RECALL_SYMBOLS = RECALL_VOCAB.encode("abc")
-RECALL_FILL, RECALL_ASK = (int(i) for i in RECALL_VOCAB.encode(".?"))
-RECALL_CHANCE = 1 / len(RECALL_SYMBOLS)
-
-
-def recall_batch(k: int, batch_size: int, rng: np.random.Generator):
-    """B recall sequences with k fillers: (inputs, targets), each an int array (k + 2, B)."""
-    first = rng.choice(RECALL_SYMBOLS, size=batch_size)
-    inputs = np.full((k + 2, batch_size), RECALL_FILL)
-    inputs[0], inputs[-1] = first, RECALL_ASK
-    targets = np.full((k + 2, batch_size), RECALL_FILL)
-    targets[-1] = first
-    return inputs, targets
-
-
-def _recall_grads(params, x, y):
-    """Summed loss, grads and the last hidden state (H, B) for a recall batch, either cell."""
-    H, B = params["Why"].shape[1], x.shape[1]
-    zeros = np.zeros((H, B))
-    if core.cell_of(params) == "lstm":
-        loss, grads, h, _ = core.lstm_loss_and_grads_batch(params, x, y, zeros, zeros.copy())
-    else:
-        loss, grads, h = core.loss_and_grads_batch(params, x, y, zeros)
-    return loss, grads, h
-
-
-def train_recall(k: int, cell: str = "rnn", seed: int = 0, hidden_size: int = 16,
-                 iters: int = 500, batch_size: int = 32, learning_rate: float = 0.05,
-                 callback=None) -> dict:
-    """A model of ``cell`` ("rnn" or "lstm") trained on the recall task with k fillers.
-
-    The RNN starts from ``init_params``, the LSTM from ``lstm_init_params`` (forget bias 1);
-    both draw weights and batches from ``np.random.default_rng([seed, k])``.
-    ``callback(iteration, params)`` runs after every update. Returns the params.
-    """
-    rng = np.random.default_rng([seed, k])
-    init = core.lstm_init_params if cell == "lstm" else core.init_params
-    params = init(RECALL_VOCAB.size, hidden_size, rng)
-    opt = core.Adagrad(params, learning_rate)
-    for it in range(iters):
-        x, y = recall_batch(k, batch_size, rng)
-        _, grads, _ = _recall_grads(params, x, y)
-        grads, _ = core.clip_global_norm({n: g / batch_size for n, g in grads.items()}, 5.0)
-        opt.step(grads)
-        if callback is not None:
-            callback(it, params)
-    return params
-
-
-def recall_accuracy(params, k: int, n: int = 600, seed: int = 1) -> float:
-    """Fraction of n fresh sequences (rng [seed, k]) where the most likely character at the
-    "?" is the first symbol. Works for both cells."""
-    x, y = recall_batch(k, n, np.random.default_rng([seed, k]))
-    _, _, h_last = _recall_grads(params, x, y)
-    guess = np.argmax(params["Why"] @ h_last + params["by"], axis=0)
-    return float(np.mean(guess == y[-1]))
-
-
-def recall_answers(params, k: int, n: int = 600, seed: int = 1) -> np.ndarray:
-    """What the model answers at the "?" for each symbol, on the sequences of ``recall_accuracy``.
-
-    Returns counts (3, V): row s is the true symbol a, b, c; column j counts the sequences where
-    the most likely character at the "?" was character j of ``RECALL_VOCAB``.
-    Its diagonal over the symbols' columns, summed and divided by n, is ``recall_accuracy``.
-    """
-    x, y = recall_batch(k, n, np.random.default_rng([seed, k]))
-    _, _, h_last = _recall_grads(params, x, y)
-    guess = np.argmax(params["Why"] @ h_last + params["by"], axis=0)
-    counts = np.zeros((len(RECALL_SYMBOLS), RECALL_VOCAB.size), dtype=int)
-    for row, symbol in enumerate(RECALL_SYMBOLS):
-        counts[row] = np.bincount(guess[y[-1] == symbol], minlength=RECALL_VOCAB.size)
-    return counts
-
-
 # --- notebooks 05-06
 
 
@@ -580,3 +498,139 @@ def plot_clipping(G, threshold, thresholds, curves, show):
     ax2.legend(fontsize=8, loc="center right")
     plt.tight_layout()
     plt.show()
+
+
+# --- notebooks 07-09
+#
+# The recall task (notebook 07; the LSTM notebook reuses it). Alphabet "abc.?": a
+# sequence is one symbol a/b/c, then k filler dots, then a "?"; the target is a dot at
+# every step except the last, where it is the first symbol. Only the last step needs a
+# memory, and the only input that helps it lies k + 1 steps back.
+
+RECALL_VOCAB = core.Vocab.from_text("abc.?")
+RECALL_SYMBOLS = RECALL_VOCAB.encode("abc")          # ids of the symbols to remember
+RECALL_FILL, RECALL_ASK = (int(i) for i in RECALL_VOCAB.encode(".?"))
+RECALL_CHANCE = 1 / len(RECALL_SYMBOLS)             # accuracy of a guess: 1/3
+# The training budget every model gets on the task, whatever its architecture:
+# fresh batches of `batch_size` sequences, `num_updates` Adagrad updates at
+# `learning_rate`, gradients averaged over the batch and clipped to global norm `clip`.
+RECALL_BUDGET = dict(hidden_size=16, batch_size=32, num_updates=500, learning_rate=0.05, clip=5.0)
+RECALL_EVAL_SEQUENCES = 600                          # fresh sequences per accuracy measurement
+
+
+def recall_batch(k: int, batch_size: int, rng: np.random.Generator):
+    """``batch_size`` recall sequences with ``k`` fillers: (inputs, targets), int arrays (k + 2, B).
+
+    Column b is one sequence: inputs ``s . . . ?`` and targets ``. . . . s`` with s drawn
+    uniformly from a/b/c by ``rng`` (ids of ``RECALL_VOCAB``).
+    """
+    if not (isinstance(k, (int, np.integer)) and k >= 0):
+        raise ValueError(f"k (number of fillers) must be an int >= 0, got {k!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    first = rng.choice(RECALL_SYMBOLS, size=batch_size)
+    inputs = np.full((k + 2, batch_size), RECALL_FILL)
+    inputs[0], inputs[-1] = first, RECALL_ASK
+    targets = np.full((k + 2, batch_size), RECALL_FILL)
+    targets[-1] = first
+    return inputs, targets
+
+
+def last_logits(params: dict, inputs) -> np.ndarray:
+    """The logits at the last step of each sequence: inputs (T, B) -> (V, B).
+
+    params: a vanilla RNN's or an LSTM's (notebook 10). Every sequence starts from a zero
+    state.
+    """
+    _, V, H = core.check_any_params(params)
+    h = np.zeros((H, np.shape(inputs)[1]))
+    c = np.zeros_like(h)                   # the LSTM's cell state
+    for x_t in np.asarray(inputs):
+        if core.cell_of(params) == "lstm":
+            h, c, _, _ = core.lstm_cell(params, x_t, h, c)
+        else:
+            h = np.tanh(params["Wxh"][:, x_t] + params["Whh"] @ h + params["bh"])
+    return params["Why"] @ h + params["by"]
+
+
+def recall_accuracy(model, k: int, rng: np.random.Generator, n: int = RECALL_EVAL_SEQUENCES) -> float:
+    """Share of n fresh recall sequences (k fillers) whose most likely character at the "?"
+    is the symbol from the start.
+
+    model: a params dict (vanilla RNN or LSTM), or any callable ``inputs (T, B) -> logits
+    (V, B)`` at the last step. The sequences come from ``recall_batch(k, n, rng)``.
+    A model that guesses scores about ``RECALL_CHANCE``.
+    """
+    inputs, targets = recall_batch(k, n, rng)
+    logits = model(inputs) if callable(model) else last_logits(model, inputs)
+    logits = np.asarray(logits)
+    if logits.shape != (RECALL_VOCAB.size, n):
+        raise ValueError(f"model must return logits of shape ({RECALL_VOCAB.size}, {n}), got {logits.shape}")
+    return float(np.mean(np.argmax(logits, axis=0) == targets[-1]))
+
+
+def sigma_max(W) -> float:
+    """Largest singular value of W (H, H): the most W can stretch a vector, ||W v|| <= sigma_max ||v||."""
+    return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
+
+
+# --- notebook 10
+# The LSTM notebook reuses the recall task above (recall_batch, recall_accuracy) and trains
+# both cells the same way: a fresh batch of 32 sequences per update, gradients averaged over
+# the batch and clipped to global norm 5, Adagrad at 0.05, 500 updates, the generator
+# seeded with [seed, k].
+
+
+def _recall_grads(params, x, y):
+    """Summed loss, grads and the last hidden state (H, B) for a recall batch, either cell."""
+    H, B = params["Why"].shape[1], x.shape[1]
+    zeros = np.zeros((H, B))
+    if core.cell_of(params) == "lstm":
+        loss, grads, h, _ = core.lstm_loss_and_grads_batch(params, x, y, zeros, zeros.copy())
+    else:
+        loss, grads, h = core.loss_and_grads_batch(params, x, y, zeros)
+    return loss, grads, h
+
+
+def train_recall(k: int, cell: str = "rnn", seed: int = 0,
+                 hidden_size: int = RECALL_BUDGET["hidden_size"],
+                 iters: int = RECALL_BUDGET["num_updates"],
+                 batch_size: int = RECALL_BUDGET["batch_size"],
+                 learning_rate: float = RECALL_BUDGET["learning_rate"], callback=None) -> dict:
+    """A model of ``cell`` ("rnn" or "lstm") trained on the recall task with k fillers.
+
+    The RNN starts from ``init_params``, the LSTM from ``lstm_init_params`` (forget bias 1);
+    both draw weights and batches from ``np.random.default_rng([seed, k])``.
+    ``callback(iteration, params)`` runs after every update. Returns the params.
+    """
+    rng = np.random.default_rng([seed, k])
+    init = core.lstm_init_params if cell == "lstm" else core.init_params
+    params = init(RECALL_VOCAB.size, hidden_size, rng)
+    opt = core.Adagrad(params, learning_rate)
+    for it in range(iters):
+        x, y = recall_batch(k, batch_size, rng)
+        _, grads, _ = _recall_grads(params, x, y)
+        grads, _ = core.clip_global_norm({n: g / batch_size for n, g in grads.items()},
+                                         RECALL_BUDGET["clip"])
+        opt.step(grads)
+        if callback is not None:
+            callback(it, params)
+    return params
+
+
+def recall_answers(params, k: int, rng: np.random.Generator, n: int = RECALL_EVAL_SEQUENCES) -> np.ndarray:
+    """What the model answers at the "?" for each symbol, on ``recall_batch(k, n, rng)``.
+
+    Returns counts (3, V): row s is the true symbol a, b, c; column j counts the sequences where
+    the most likely character at the "?" was character j of ``RECALL_VOCAB``. Given a
+    generator in the same state, its diagonal over the symbols' columns, summed and divided
+    by n, is ``recall_accuracy``.
+    """
+    inputs, targets = recall_batch(k, n, rng)
+    guess = np.argmax(last_logits(params, inputs), axis=0)
+    counts = np.zeros((len(RECALL_SYMBOLS), RECALL_VOCAB.size), dtype=int)
+    for row, symbol in enumerate(RECALL_SYMBOLS):
+        counts[row] = np.bincount(guess[targets[-1] == symbol], minlength=RECALL_VOCAB.size)
+    return counts

@@ -263,3 +263,53 @@ def test_clipping_curves_global_keeps_direction_elementwise_turns_it():
     assert np.allclose(c["global"], 1.0, atol=1e-12)
     assert c["elementwise"][1] == nbtools.cosine(G, [3.0, 2.0]) < 0.95   # (3, 2)
     assert c["elementwise"][2] == 1.0 and c["cut"].tolist() == [1.0, 0.5, 0.0]
+
+
+def test_recall_batch_holds_the_symbol_first_and_asks_for_it_last():
+    x, y = nbtools.recall_batch(3, 50, np.random.default_rng(0))
+    v = nbtools.RECALL_VOCAB
+    assert x.shape == y.shape == (5, 50)
+    assert set(v.decode(x[0])) == set("abc")                       # all three symbols drawn
+    assert v.decode(x[1:-1].ravel()) == "." * 150 and v.decode(x[-1]) == "?" * 50
+    assert v.decode(y[:-1].ravel()) == "." * 200 and np.array_equal(y[-1], x[0])
+    again, _ = nbtools.recall_batch(3, 50, np.random.default_rng(0))
+    assert np.array_equal(x, again)
+    with pytest.raises(ValueError, match="k"):
+        nbtools.recall_batch(-1, 5, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng"):
+        nbtools.recall_batch(2, 5, 0)
+
+
+def test_last_logits_match_the_core_forward_pass():
+    rng = np.random.default_rng(1)
+    params = core_init(rng)
+    x, y = nbtools.recall_batch(4, 3, rng)
+    for b in range(3):
+        _, (_, _, _, ps) = nbtools.core.forward(params, x[:, b], y[:, b], np.zeros((8, 1)))
+        p = nbtools.core.softmax(nbtools.last_logits(params, x)[:, [b]])
+        assert np.allclose(p, ps[len(x) - 1], rtol=1e-12, atol=0)
+
+
+def core_init(rng):
+    return nbtools.core.init_params(nbtools.RECALL_VOCAB.size, 8, rng, scale=0.5)
+
+
+def test_recall_accuracy_of_a_perfect_a_guessing_and_a_broken_model():
+    V = nbtools.RECALL_VOCAB.size
+    rng = np.random.default_rng(2)
+    perfect = lambda x: np.eye(V)[:, x[0]]                          # noqa: E731 - reads the first input
+    always_a = lambda x: np.eye(V)[:, np.full(x.shape[1], nbtools.RECALL_SYMBOLS[0])]  # noqa: E731
+    assert nbtools.recall_accuracy(perfect, 10, rng) == 1.0
+    assert abs(nbtools.recall_accuracy(always_a, 10, rng, n=3000) - nbtools.RECALL_CHANCE) < 0.03
+    with pytest.raises(ValueError, match="logits of shape"):
+        nbtools.recall_accuracy(lambda x: np.zeros((V, 1)), 2, rng)
+    params = core_init(rng)                                            # a params dict works too
+    assert 0.0 <= nbtools.recall_accuracy(params, 2, rng, n=50) <= 1.0
+
+
+def test_sigma_max_bounds_the_stretch_and_is_attained():
+    W = np.random.default_rng(3).standard_normal((6, 6))
+    s = nbtools.sigma_max(W)
+    vs = np.random.default_rng(4).standard_normal((6, 1000))
+    assert np.all(np.linalg.norm(W @ vs, axis=0) <= s * np.linalg.norm(vs, axis=0) * (1 + 1e-12))
+    assert abs(s - np.sqrt(np.max(np.linalg.eigvalsh(W.T @ W)))) < 1e-10
