@@ -239,22 +239,29 @@ def param_shapes(vocab_size: int, hidden_size: int) -> dict:
 
 
 def check_params(params) -> tuple[int, int]:
-    """Check the five float arrays fit together; return (V, H). Raises ValueError otherwise."""
-    if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
+    """Check the five arrays fit together; return (V, H). Raises ValueError otherwise."""
+    _check_param_dict(params, PARAM_NAMES, "params")
+    H, V = np.shape(params["Wxh"]) if np.ndim(params["Wxh"]) == 2 else (0, 0)
+    _check_shapes(params, param_shapes(V, H), f"V={V}, H={H} from Wxh")
+    return V, H
+
+
+def _check_param_dict(params, names, what) -> None:
+    """Raise unless params is a dict of NumPy float arrays with exactly the keys ``names``."""
+    if not isinstance(params, dict) or set(params) != set(names):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ValueError(f"params must be a dict with keys {list(PARAM_NAMES)}, got {got}")
-    for name in PARAM_NAMES:
+        raise ValueError(f"{what} must be a dict with keys {list(names)}, got {got}")
+    for name in names:
         if not (isinstance(params[name], np.ndarray) and params[name].dtype.kind == "f"):
             what = getattr(params[name], "dtype", type(params[name]).__name__)
             raise TypeError(f"params[{name!r}] must be a NumPy array of floats, got {what}")
-    H, V = np.shape(params["Wxh"]) if np.ndim(params["Wxh"]) == 2 else (0, 0)
-    for name, shape in param_shapes(V, H).items():
-        if np.shape(params[name]) != shape or V < 1 or H < 1:
-            raise ValueError(
-                f"params[{name!r}] has shape {np.shape(params[name])}, expected {shape} "
-                f"(V={V}, H={H} from Wxh)"
-            )
-    return V, H
+
+
+def _check_shapes(params, shapes: dict, sizes: str) -> None:
+    """Raise ValueError naming the first array whose shape differs from ``shapes``."""
+    for name, shape in shapes.items():
+        if np.shape(params[name]) != shape or min(shape) < 1:
+            raise ValueError(f"params[{name!r}] has shape {np.shape(params[name])}, expected {shape} ({sizes})")
 
 
 # -------------------------------------------------------------------- forward, loss
@@ -479,16 +486,9 @@ def lstm_param_shapes(vocab_size: int, hidden_size: int) -> dict:
 
 def check_lstm_params(params) -> tuple[int, int]:
     """Check the five LSTM arrays fit together; return (V, H). Raises ValueError otherwise."""
-    if not isinstance(params, dict) or set(params) != set(LSTM_PARAM_NAMES):
-        got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise ValueError(f"LSTM params must be a dict with keys {list(LSTM_PARAM_NAMES)}, got {got}")
-    V, H = (np.shape(params["Why"]) if np.ndim(params["Why"]) == 2 else (0, 0))
-    for name, shape in lstm_param_shapes(V, H).items():
-        if np.shape(params[name]) != shape or V < 1 or H < 1:
-            raise ValueError(
-                f"params[{name!r}] has shape {np.shape(params[name])}, expected {shape} "
-                f"(V={V}, H={H} from Why)"
-            )
+    _check_param_dict(params, LSTM_PARAM_NAMES, "LSTM params")
+    V, H = np.shape(params["Why"]) if np.ndim(params["Why"]) == 2 else (0, 0)
+    _check_shapes(params, lstm_param_shapes(V, H), f"V={V}, H={H} from Why")
     return V, H
 
 

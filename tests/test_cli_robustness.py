@@ -152,14 +152,20 @@ def test_a_run_whose_parameters_became_nan_keeps_the_last_good_checkpoint(tmp_pa
 # ------------------------------------------------------------------- Ctrl-C
 
 
+def start_training(path, iters, sigint):
+    """A CLI training run on tiny.txt in the background, printing every 50 updates, with
+    SIGINT handled as ``sigint`` (a child of a non-interactive shell would ignore it)."""
+    return subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
+                             "--hidden-size", "8", "--seq-length", "10", "--iters", str(iters),
+                             "--print-every", "50", "--sample-every", "0", "--checkpoint-every", "0",
+                             "--out", str(path)], cwd=path.parent, env=subprocess_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
+
+
 def test_ctrl_c_saves_the_last_finished_update_and_exits_130(tmp_path):
     path = tmp_path / "m.npz"
-    p = subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
-                          "--hidden-size", "8", "--seq-length", "10", "--iters", "10000000",
-                          "--print-every", "50", "--sample-every", "0", "--checkpoint-every", "0",
-                          "--out", str(path)], cwd=tmp_path, env=subprocess_env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    p = start_training(path, 10_000_000, signal.SIG_DFL)
     try:
         seen = [p.stdout.readline() for _ in range(3)]  # 150 updates done
         assert all(line.startswith("iter") for line in seen), seen
@@ -316,12 +322,7 @@ def test_main_can_train_from_a_thread_that_is_not_the_main_one(tmp_path, capsys)
 def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path):
     # `nohup python -m charrnn_core train ... &`: SIGINT is ignored and must stay ignored
     path = tmp_path / "m.npz"
-    p = subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
-                          "--hidden-size", "8", "--seq-length", "10", "--iters", "3000",
-                          "--print-every", "50", "--sample-every", "0", "--checkpoint-every", "0",
-                          "--out", str(path)], cwd=tmp_path, env=subprocess_env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    p = start_training(path, 3000, signal.SIG_IGN)
     try:
         assert p.stdout.readline().startswith("iter")
         p.send_signal(signal.SIGINT)
