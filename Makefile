@@ -64,7 +64,7 @@ student: $(STAMP)
 		--output-dir student notebooks/[0-9]*.ipynb
 	cp notebooks/*.py charrnn_core.py student/
 	cp data/README.md data/*.txt student/data/
-	cp checkpoints/*.npz student/checkpoints/
+	cp checkpoints/*.npz checkpoints/*.json student/checkpoints/
 
 # Runs every student notebook top to bottom (every check: "not answered yet"), and checks the
 # committed notebooks' solutions (every check: "correct").

@@ -97,8 +97,8 @@ def handout(tmp_path_factory):
 
 def test_student_edition_has_every_notebook_and_what_they_need():
     assert sorted(p.name for p in STUDENT.glob("[0-9]*.ipynb")) == [p.name for p in NOTEBOOKS]
-    for needed in ("nbtools.py", "charrnn_core.py", "data/shakespeare.txt",
-                   "checkpoints/shakespeare-h100.npz"):
+    checkpoints = [f"checkpoints/{p.name}" for p in (REPO / "checkpoints").iterdir()]
+    for needed in ("nbtools.py", "charrnn_core.py", "data/shakespeare.txt", *checkpoints):
         assert (STUDENT / needed).is_file(), f"student/{needed} is missing"
 
 
