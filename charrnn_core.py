@@ -299,6 +299,17 @@ def _check_sequences(params, inputs, targets, hprev, batched=False):
     return inputs, targets
 
 
+def _check_ids(name, ids, vocab_size, min_len=1) -> np.ndarray:
+    """ids as a 1-d int array in [0, vocab_size) of length >= min_len, or ValueError naming it."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or len(ids) < min_len or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"{name} must be a 1-d array of at least {min_len} ints, "
+                         f"got {ids.dtype} {ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
+    return ids.astype(np.int64)
+
+
 def forward(params, inputs, targets, hprev):
     """Run the RNN over one sequence and add up the loss.
 
@@ -687,13 +698,9 @@ def evaluate(params, ids, streams: int = 64) -> float:
     exp() of the result is the perplexity. Works for RNN and LSTM params alike.
     """
     cell, V, H = check_any_params(params)
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() >= V)):
-        raise ValueError(f"ids must be a 1-d array of ints in [0, {V}), got {ids.dtype} {ids.shape}")
+    ids = _check_ids("ids", ids, V, min_len=2)
     _require_ints(streams=streams)
     streams = min(streams, len(ids) // 2)
-    if streams < 1:
-        raise ValueError(f"ids must hold at least 2 characters, got {len(ids)}")
     x = batch_streams(ids, streams, 1)  # (N // streams, streams)
     Why, by = params["Why"], params["by"]
     h = np.zeros((H, streams), dtype=Why.dtype)
@@ -1338,17 +1345,6 @@ class NGramCounts:
     contexts: tuple
     context_counts: tuple
     context_types: tuple
-
-
-def _check_ids(name, ids, vocab_size, min_len=1) -> np.ndarray:
-    """ids as a 1-d int array in [0, vocab_size) of length >= min_len, or ValueError naming it."""
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or len(ids) < min_len or (ids.size and ids.dtype.kind not in "iu"):
-        raise ValueError(f"{name} must be a 1-d array of at least {min_len} ints, "
-                         f"got {ids.dtype} {ids.shape}")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
-    return ids.astype(np.int64)
 
 
 def ngram_counts(ids, n: int, vocab_size: int) -> NGramCounts:

@@ -815,3 +815,10 @@ def test_evaluate_one_stream_is_the_mean_of_forward_losses_with_carried_state():
     a, _ = core.forward(params, ids[:19], ids[1:20], np.zeros((4, 1)))
     b, _ = core.forward(params, ids[20:39], ids[21:40], np.zeros((4, 1)))
     assert abs(core.evaluate(params, ids, streams=2) - (a + b) / 38) < 1e-12
+
+
+def test_evaluate_names_bad_ids():
+    params, ids, _, _ = random_case(V=6, H=4, T=10, seed=3)
+    for bad in (ids[:1], ids.astype(float), np.array([0, 6]), ids.reshape(2, 5)):
+        with pytest.raises(ValueError, match="^ids "):
+            core.evaluate(params, bad)
