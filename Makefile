@@ -101,7 +101,7 @@ checkpoint: $(STAMP)
 	mkdir -p checkpoints
 	$(BIN)/python -m charrnn_core train --data data/shakespeare.txt --hidden-size 100 \
 		--seq-length 25 --iters 50000 --seed 0 --print-every 5000 --sample-every 0 \
-		--checkpoint-every 0 --train-fraction 0.9 --out checkpoints/shakespeare-h100.npz
+		--checkpoint-every 0 --train-fraction 0.9 --out checkpoints/shakespeare-h100.safetensors
 
 # The LSTM of notebook 10, on the same 90 % split: H=45 has the RNN's parameter count (26,360
 # vs 26,180). Two runs of the same deterministic training: 50,000 updates (the RNN's number),
@@ -111,8 +111,8 @@ LSTM_TRAIN = $(BIN)/python -m charrnn_core train --cell lstm --data data/shakesp
 	--checkpoint-every 0 --train-fraction 0.9
 checkpoint-lstm: $(STAMP)
 	mkdir -p checkpoints
-	$(LSTM_TRAIN) --iters 50000 --out checkpoints/shakespeare-lstm.npz
-	$(LSTM_TRAIN) --iters 16000 --out checkpoints/shakespeare-lstm-16k.npz
+	$(LSTM_TRAIN) --iters 50000 --out checkpoints/shakespeare-lstm.safetensors
+	$(LSTM_TRAIN) --iters 16000 --out checkpoints/shakespeare-lstm-16k.safetensors
 
 # Notebook 10's recall-task sweep (RNN and LSTM, 5 seeds): about a minute, result committed.
 recall-sweep: $(STAMP)
