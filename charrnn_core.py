@@ -1,14 +1,13 @@
 """A character-level RNN in NumPy, after Karpathy's ``min-char-rnn.py``: the model a learner reads.
 
-The notebooks in ``notebooks/`` derive every function here, then import it. The file
-follows their story:
+The notebooks in ``notebooks/`` derive every function here, then import it, in this order:
 
     vocabulary, one-hot -> parameters -> one step -> forward -> backward (dhnext)
     -> the batched pass -> the LSTM -> gradient checking -> clipping -> optimizers
     -> training -> sampling and evaluation -> n-gram baseline -> input checks
 
-Checkpoints, reading files and the command line are in ``charrnn_io`` (nothing a
-learner needs to read); ``python -m charrnn_core train|sample ...`` hands over to it.
+Files, checkpoints and the command line (``python -m charrnn_core train|sample``) are in
+``charrnn_io``, which a learner need not read.
 
 Names follow the math (and the gist). Shapes use these letters:
 
@@ -26,20 +25,14 @@ Names follow the math (and the gist). Shapes use these letters:
     p_t = softmax(y_t)                          probabilities  (V, 1)
     L   = sum_t -log p_t[target_t]              loss (a sum over time, as in the gist)
 
-Randomness comes only from an explicit ``np.random.Generator`` argument, and nothing
-here prints.
+Randomness comes only from an explicit ``np.random.Generator`` argument; nothing here prints.
 """
 
 from __future__ import annotations
 
-if __name__ == "__main__":
-    # `python -m charrnn_core train|sample ...`: the command line lives in charrnn_io. It
-    # runs with one BLAS thread (set before NumPy loads), so a run gives the same numbers
-    # however the shell is set up.
-    import os
-    import sys
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = "1"
+if __name__ == "__main__":  # `python -m charrnn_core train|sample`: the command line is in charrnn_io,
+    import os, sys            # with one BLAS thread (set before NumPy loads): the same numbers in any shell
+    os.environ.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
     import charrnn_io
     sys.exit(charrnn_io.main())
 
@@ -104,11 +97,9 @@ class Vocab:
 
 
 def one_hot(ix: int, vocab_size: int) -> np.ndarray:
-    """The column vector x of shape (V, 1) with x[ix] = 1 and zeros elsewhere (notebook 01).
+    """The column vector x (V, 1) with x[ix] = 1 and zeros elsewhere (notebook 01).
 
-    Note ``Wxh @ one_hot(ix, V) == Wxh[:, [ix]]``: multiplying by a one-hot vector
-    selects a column, which is why the core indexes instead of multiplying.
-    """
+    ``Wxh @ one_hot(ix, V) == Wxh[:, [ix]]``: it selects a column, so the core indexes instead."""
     vocab_size = _check_int("vocab_size", vocab_size)
     x = np.zeros((vocab_size, 1))
     x[_check_int("ix", ix, 0, vocab_size - 1)] = 1.0
@@ -118,13 +109,10 @@ def one_hot(ix: int, vocab_size: int) -> np.ndarray:
 def split_text(text: str, train_fraction: float = 0.9) -> tuple[str, str]:
     """Cut ``text`` into (training text, held-out text) at ``train_fraction`` of its length.
 
-    The cut is one contiguous split, not a shuffle: the held-out part is the last
-    plays' text, which a model trained on the first part has never read. The
-    shipped checkpoint is trained on the first 90 % (``train_fraction=0.9``). Notebook 02.
+    One contiguous cut, not a shuffle (notebook 02): the held-out part is text a model
+    trained on the first part has never read. The shipped checkpoint used 0.9.
     """
-    _check_text("text", text)
-    train_fraction = _check_number("train_fraction", train_fraction, 0, 1, low_open=True)
-    cut = round(len(text) * train_fraction)
+    cut = round(len(_check_text("text", text)) * _check_number("train_fraction", train_fraction, 0, 1))
     return text[:cut], text[cut:]
 
 
@@ -174,9 +162,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 def rnn_step(params, ix, h):
     """One step of the RNN: h_t = tanh(Wxh x_t + Whh h_{t-1} + bh) (notebook 01).
 
-    ix: B ints (the input characters, one per column); h: (H, B), h_{t-1}.
-    Returns h_t (H, B). ``Wxh @ x_t`` for a one-hot x_t is column ix of Wxh, so the
-    step indexes instead of multiplying.
+    ix: B ints (the input characters, one per column); h: h_{t-1} (H, B). Returns h_t
+    (H, B). ``Wxh @ x_t`` for a one-hot x_t is column ix of Wxh: indexing, not multiplying.
     """
     return np.tanh(params["Wxh"][:, ix] + params["Whh"] @ h + params["bh"])
 
@@ -184,12 +171,10 @@ def rnn_step(params, ix, h):
 def forward(params, inputs, targets, hprev):
     """Run the RNN over one sequence and add up the loss (notebook 02).
 
-    inputs, targets: T ints each (targets[t] is the character after inputs[t]).
-    hprev: (H, 1), the hidden state carried over from the previous sequence.
-    Returns (loss, cache): loss = sum_t -log p_t[targets[t]] (a float), and the
-    cache (inputs, targets, hs, ps) that ``backward`` needs, where
-    hs[t] is h_t (H, 1) for t = -1 .. T-1 (hs[-1] = hprev, as in the gist)
-    and ps[t] is p_t (V, 1).
+    inputs, targets: T ints each (targets[t] is the character after inputs[t]); hprev:
+    (H, 1), the state carried over. Returns (loss, cache): loss = sum_t -log p_t[targets[t]]
+    and the cache (inputs, targets, hs, ps) for ``backward``: hs[t] is h_t (H, 1) for
+    t = -1 .. T-1 (hs[-1] = hprev, as in the gist), ps[t] is p_t (V, 1).
     """
     inputs, targets = _check_sequences(params, inputs, targets, (hprev,))
     Why, by = params["Why"], params["by"]
@@ -209,10 +194,9 @@ def forward(params, inputs, targets, hprev):
 def backward(params, cache, last_step_only=False):
     """Backpropagation through time for the sequence that ``forward`` ran (notebooks 03-04).
 
-    Returns (grads, dhs): grads has the keys and shapes of params (not clipped);
-    dhs is (T, H), row t being dL/dh_t, the gradient reaching hidden state t.
-    With ``last_step_only`` only the last step's loss is differentiated, which
-    shows how the gradient of one loss fades as it travels back in time (notebook 07).
+    Returns (grads, dhs): grads has the keys and shapes of params (not clipped); dhs
+    (T, H) has row t = dL/dh_t. ``last_step_only`` differentiates the last step's loss
+    alone, to show how one loss's gradient fades as it travels back in time (notebook 07).
     """
     inputs, targets, hs, ps = cache
     Whh, Why = params["Whh"], params["Why"]
@@ -252,10 +236,8 @@ def loss_and_grads(params, inputs, targets, hprev):
 def hidden_grad_norms(params, inputs, targets, hprev, last_step_only=True) -> np.ndarray:
     """||dL/dh_t|| for t = 0 .. T-1, shape (T,) (notebook 07).
 
-    By default L is the loss of the last step alone, so entry t measures how much
-    of that one gradient survives T-1-t steps back in time (the vanishing gradient).
-    Pass ``last_step_only=False`` to use the full loss summed over all steps.
-    """
+    By default L is the last step's loss alone, so entry t measures how much of that one
+    gradient survives T-1-t steps back in time; ``last_step_only=False``: the whole loss."""
     _, cache = forward(params, inputs, targets, hprev)
     _, dhs = backward(params, cache, last_step_only=last_step_only)
     return np.linalg.norm(dhs, axis=1)
@@ -267,9 +249,8 @@ def hidden_grad_norms(params, inputs, targets, hprev, last_step_only=True) -> np
 def loss_and_grads_batch(params, inputs, targets, hprev):
     """``loss_and_grads`` for B sequences at once, with matrix-matrix products (notebook 09).
 
-    inputs, targets: int arrays (T, B), column b being one sequence;
-    hprev: (H, B), one hidden state per sequence.
-    Returns (loss, grads, h_last (H, B)). Loss and grads are *sums* over the B
+    inputs, targets: int arrays (T, B), column b being one sequence; hprev: (H, B).
+    Returns (loss, grads, h_last (H, B)); loss and grads are *sums* over the B
     sequences, so B = 1 gives exactly ``loss_and_grads``.
     """
     inputs, targets = _check_sequences(params, inputs, targets, (hprev,), batched=True)
@@ -279,10 +260,8 @@ def loss_and_grads_batch(params, inputs, targets, hprev):
 def _rnn_batch(params, inputs, targets, hprev):
     """The body of ``loss_and_grads_batch`` for checked arguments (``train`` checks once).
 
-    Layout: the hidden states of all steps and sequences sit side by side as the
-    columns of one (H, T*B) matrix, column t*B + b being step t of sequence b. Only
-    the recurrence loops over time; everything else is one matrix product.
-    """
+    The hidden states of all steps sit side by side as the columns of one (H, T*B) matrix
+    (column t*B + b: step t of sequence b); only the recurrence loops over time."""
     Whh, Why, by = params["Whh"], params["Why"], params["by"]
     T, B = inputs.shape
     V, H = Why.shape
@@ -392,11 +371,9 @@ def lstm_cell(params, ix, h, c):
 def lstm_forward(params, inputs, targets, hprev, cprev):
     """Run the LSTM over one sequence and add up the loss (notebook 10).
 
-    inputs, targets: T ints; hprev, cprev: (H, 1), the states carried over.
-    Returns (loss, cache) with cache = (inputs, targets, hs, cs, gates, tanh_cs, ps):
-    hs[t], cs[t] are h_t, c_t (H, 1) for t = -1 .. T-1 (hs[-1] = hprev, cs[-1] = cprev),
-    gates[t] is (4H, 1) (i, f, o, g), tanh_cs[t] = tanh(c_t), ps[t] is p_t (V, 1).
-    """
+    inputs, targets: T ints; hprev, cprev: (H, 1). Returns (loss, cache), cache = (inputs,
+    targets, hs, cs, gates, tanh_cs, ps): hs[t], cs[t] are h_t, c_t (H, 1) for t = -1 .. T-1,
+    gates[t] (4H, 1) is (i, f, o, g), tanh_cs[t] = tanh(c_t), ps[t] is p_t (V, 1)."""
     inputs, targets = _check_sequences(params, inputs, targets, (hprev, cprev))
     Why, by = params["Why"], params["by"]
     hs, cs, gates, tanh_cs, ps = {-1: hprev}, {-1: cprev}, {}, {}, {}
@@ -475,13 +452,10 @@ def lstm_state_grad_norms(params, inputs, targets, hprev, cprev, last_step_only=
 
 
 def lstm_loss_and_grads_batch(params, inputs, targets, hprev, cprev):
-    """``lstm_loss_and_grads`` for B sequences at once (notebook 10).
+    """``lstm_loss_and_grads`` for B sequences at once, laid out as ``_rnn_batch`` (notebook 10).
 
-    inputs, targets: (T, B) ints; hprev, cprev: (H, B).
-    Returns (loss, grads, h_last, c_last), loss and grads summed over the B
-    sequences (B = 1 gives ``lstm_loss_and_grads``). As in ``loss_and_grads_batch``,
-    only the recurrence loops over time; the output layer and the weight gradients
-    are one matrix product each over all T*B columns.
+    inputs, targets: (T, B) ints; hprev, cprev: (H, B). Returns (loss, grads, h_last,
+    c_last), loss and grads summed over the B sequences (B = 1: ``lstm_loss_and_grads``).
     """
     inputs, targets = _check_sequences(params, inputs, targets, (hprev, cprev), batched=True)
     return _lstm_batch(params, inputs, targets, hprev, cprev)
@@ -536,16 +510,14 @@ def _lstm_batch(params, inputs, targets, hprev, cprev):
 
 # --------------------------------------------------------------------- the two cells
 #
-# Everything that runs a model over time (training, sampling, evaluation, gradient
-# checks, checkpoints, the notebooks' helpers) looks its cell up here, so the RNN and
-# the LSTM share one loop. A cell's *state* is a tuple of (H, B) arrays, h first:
-# (h,) for the RNN, (h, c) for the LSTM.
+# Everything that runs a model over time (training, sampling, evaluation, gradient checks,
+# checkpoints, the notebooks' helpers) looks its cell up here, so both cells share one loop.
+# A cell's *state* is a tuple of (H, B) arrays, h first: (h,) for the RNN, (h, c) for the LSTM.
 
 
 @dataclass(frozen=True)
 class Cell:
     """What the code around a model needs to know about its cell."""
-
     name: str
     param_names: tuple
     param_shapes: Callable      # (V, H) -> {name: shape}
@@ -572,10 +544,9 @@ def cell_of(params) -> str:
     for cell in CELLS.values():
         if isinstance(params, dict) and set(params) == set(cell.param_names):
             return cell.name
-    got = sorted(map(str, params)) if isinstance(params, dict) else type(params).__name__
-    raise ValueError("params must have the keys of one cell: "
-                     + " or ".join(f"{list(c.param_names)} ({c.name})" for c in CELLS.values())
-                     + f"; got {got}")
+    keys = " or ".join(f"{list(c.param_names)} ({c.name})" for c in CELLS.values())
+    raise ValueError(f"params must have the keys of one cell, {keys}; got "
+                     f"{sorted(map(str, params)) if isinstance(params, dict) else _describe(params)}")
 
 
 def check_params(params) -> tuple[int, int]:
@@ -608,12 +579,10 @@ def norm_rel_error(a, b) -> float:
 
 
 def rel_error(a, b) -> float:
-    """Worst single entry's relative error max |a - b| / (|a| + |b|) (notebooks 03, 05).
+    """Worst single entry's relative error max |a - b| / (|a| + |b|), 0 where both are 0.
 
-    Where both are exactly 0 the error is 0. Dividing by |a| + |b| (not |a + b|,
-    which is 0 when a = -b) keeps the measure symmetric and scale-free. Notebook 05
-    shows why a gradient check should not use it: rounding noise on one tiny entry
-    can score near 1 for correct code (``norm_rel_error`` is the series' measure).
+    Notebooks 03 and 05: rounding noise on one tiny entry can score near 1 for correct
+    code, which is why the series' gradient checks use ``norm_rel_error`` instead.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     denom = np.maximum(np.abs(a) + np.abs(b), np.finfo(np.float64).tiny)
@@ -627,7 +596,7 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5, indices=None) -> np.nd
     Returns an array of x's shape; only ``indices`` (a list of index tuples,
     default every entry) are filled in, the rest are 0.
     """
-    h = _check_number("h", h, 0, math.inf, low_open=True)
+    h = _check_number("h", h)
     grad = np.zeros_like(x, dtype=np.float64)
     for ix in (np.ndindex(x.shape) if indices is None else indices):
         old = x[ix]
@@ -646,17 +615,13 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
                grad_fn=None, worst_entry=False) -> dict:
     """Compare analytic gradients with centred differences, per parameter (notebooks 04-05).
 
+    Returns {name: error}: ``norm_rel_error`` over the checked entries (passes below
+    ``GRAD_CHECK_TOL``), or with ``worst_entry=True`` the worst entry's ``rel_error``.
+    ``hprev`` is the state: h (H, 1) for the RNN, the pair (h, c) for the LSTM.
     ``grad_fn(params, inputs, targets, *state) -> (loss, grads, ...)`` defaults to the
-    cell's ``loss_and_grads`` (its batched version for (T, B) inputs); its loss is the
-    function differentiated numerically. ``hprev`` is the state: h (H, 1) for the RNN,
-    the pair (hprev, cprev) for the LSTM. ``num_checks`` entries per parameter are drawn
-    with ``rng``; None checks every entry. The sample of ``Wxh`` (the LSTM's ``Wx``) is
-    drawn from the columns of characters in ``inputs``: any other column's gradient is
-    exactly 0 in both backprop and finite differences, so it would test nothing.
-
-    Returns {name: error}: ``norm_rel_error`` over the checked entries, which passes
-    below ``GRAD_CHECK_TOL`` (1e-7 in float64), or with ``worst_entry=True`` the
-    worst single entry's ``rel_error``, for notebook 05's comparison.
+    cell's ``loss_and_grads`` (batched for (T, B) inputs). ``num_checks`` entries per
+    parameter are drawn with ``rng`` (None: all); those of Wxh (the LSTM's Wx) from the
+    input characters' columns, since every other column's gradient is exactly 0.
     """
     cell, _, _ = _check_model(params)
     state = tuple(hprev) if cell.state_size > 1 else (hprev,)
@@ -693,7 +658,7 @@ def clip_elementwise(grads: dict, limit: float) -> dict:
 
     Fast, but it can turn the gradient's direction (big entries shrink, small ones don't).
     """
-    limit = _check_number("limit", limit, 0, math.inf, low_open=True)
+    limit = _check_number("limit", limit)
     return {k: np.clip(g, -limit, limit) for k, g in _check_grads(grads).items()}
 
 
@@ -707,7 +672,7 @@ def clip_global_norm(grads: dict, max_norm: float):
 
     (Pascanu et al., 2013.) Keeps the direction. Returns (new grads, norm before clipping).
     """
-    max_norm = _check_number("max_norm", max_norm, 0, math.inf, low_open=True)
+    max_norm = _check_number("max_norm", max_norm)
     norm = global_norm(grads)
     scale = max_norm / norm if norm > max_norm else 1.0
     return {k: g * scale for k, g in grads.items()}, norm
@@ -719,13 +684,12 @@ def clip_global_norm(grads: dict, max_norm: float):
 class Adagrad:
     """Adagrad: each parameter entry gets its own step size lr / sqrt(sum of its g^2) (notebook 08).
 
-    ``step`` updates the arrays in ``params`` in place (``-=`` on the very arrays),
-    so whoever holds params sees the change. ``mem`` holds the running sums.
-    """
+    ``step`` updates the very arrays in ``params`` in place (``-=``), so whoever holds params
+    sees the change. ``mem`` holds the running sums."""
 
     def __init__(self, params: dict, learning_rate: float = 0.1, eps: float = 1e-8):
-        self.learning_rate = _check_number("learning_rate", learning_rate, 0, math.inf, low_open=True)
-        self.eps = _check_number("eps", eps, 0, math.inf)
+        self.learning_rate = _check_number("learning_rate", learning_rate)
+        self.eps = _check_number("eps", eps, low_open=False)
         self.params = params
         self.mem = {k: np.zeros_like(v) for k, v in params.items()}
 
@@ -742,7 +706,7 @@ class SGD:
     """Plain gradient descent, param -= lr * grad, in place (notebook 08), to compare with Adagrad."""
 
     def __init__(self, params: dict, learning_rate: float = 0.01):
-        self.learning_rate = _check_number("learning_rate", learning_rate, 0, math.inf, low_open=True)
+        self.learning_rate = _check_number("learning_rate", learning_rate)
         self.params = params
 
     def step(self, grads: dict) -> None:
@@ -761,9 +725,7 @@ class TrainingDiverged(ArithmeticError):
 
 @dataclass
 class TrainResult:
-    """What ``train`` returns. losses and smooth_losses have shape (num_iters,),
-    measured per sequence (so B does not change their scale)."""
-
+    """What ``train`` returns; losses and smooth_losses (num_iters,) are per sequence."""
     params: dict
     vocab: Vocab
     losses: np.ndarray
@@ -774,20 +736,13 @@ class TrainResult:
 
 @dataclass
 class TrainStep:
-    """What ``train`` hands its callback after every update.
-
-    iteration: 0-based update number; loss: this update's loss per sequence;
-    smooth_loss: the running average; params: the live parameters (just updated);
-    grads: this update's gradients, averaged over the batch, before clipping;
-    clipped: the gradients the optimizer was given (equal to grads when clip is None).
-    """
-
-    iteration: int
-    loss: float
-    smooth_loss: float
-    params: dict
-    grads: dict
-    clipped: dict
+    """What ``train`` hands its callback after every update."""
+    iteration: int      # 0-based update number
+    loss: float         # this update's loss per sequence
+    smooth_loss: float  # the running average
+    params: dict        # the live parameters, just updated
+    grads: dict         # this update's gradients, averaged over the batch, before clipping
+    clipped: dict       # what the optimizer was given (grads itself when clip is None)
 
 
 def batch_streams(data: np.ndarray, batch_size: int, seq_length: int) -> np.ndarray:
@@ -813,36 +768,28 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
           clip_mode: str = "elementwise", optimizer: str = "adagrad", dtype=np.float64,
           params: dict | None = None, vocab: Vocab | None = None, callback=None,
           cell: str = "rnn") -> TrainResult:
-    """The gist's training loop, batched, for the vanilla RNN (``cell="rnn"``) or the LSTM.
+    """The gist's training loop, batched, for the RNN or the LSTM (notebooks 00, 08, 09).
 
-    Notebooks 00 (run it), 08 (the loop) and 09 (batches). Each iteration takes the
-    next seq_length characters of each of the B streams (see ``batch_streams``),
-    carries each stream's state over from the previous window, and starts again from
-    the top (state reset to 0) when a stream runs out. Gradients are averaged over the
-    B streams before clipping ("elementwise" as in the gist, "global" norm, or
-    clip=None) and an Adagrad (or "sgd") step, so learning_rate and clip mean what they
-    mean at B = 1. The smoothed loss starts at seq_length * ln V and follows
-    0.999 * smooth + 0.001 * loss, as in the gist.
-
-    ``callback(step)`` runs after every update with a ``TrainStep`` (iteration, loss,
-    smoothed loss, live params, gradients before and after clipping); give
-    ``params`` (and ``vocab``) to continue training a model (they must be params
-    of ``cell``). The LSTM starts from ``lstm_init_params`` and carries both h and c
-    from window to window; everything else is the same loop.
+    Each iteration takes the next seq_length characters of each of the B streams
+    (``batch_streams``), carries each stream's state over from the previous window, and
+    starts again from the top (state reset to 0) when a stream runs out. Gradients are
+    averaged over the B streams before clipping ("elementwise" as in the gist, "global"
+    norm, or None) and an Adagrad (or "sgd") step, so learning_rate and clip mean what
+    they mean at B = 1. The smoothed loss starts at seq_length * ln V and follows
+    0.999 * smooth + 0.001 * loss, as in the gist. ``callback(step)`` runs after every
+    update with a ``TrainStep``; give ``params`` (and ``vocab``) to continue training.
     Raises TrainingDiverged if the loss becomes NaN or infinite.
     """
-    hidden_size = _check_int("hidden_size", hidden_size)
-    seq_length = _check_int("seq_length", seq_length)
-    batch_size = _check_int("batch_size", batch_size)
-    num_iters = _check_int("num_iters", num_iters, 0)
-    seed = _check_int("seed", seed, 0)
-    learning_rate = _check_number("learning_rate", learning_rate, 0, math.inf, low_open=True)
-    if clip is not None:
-        clip = _check_number("clip", clip, 0, math.inf, low_open=True)
+    hidden_size, seq_length, batch_size = (_check_int(name, v) for name, v in (
+        ("hidden_size", hidden_size), ("seq_length", seq_length), ("batch_size", batch_size)))
+    num_iters, seed = _check_int("num_iters", num_iters, 0), _check_int("seed", seed, 0)
+    learning_rate = _check_number("learning_rate", learning_rate)
+    clip = None if clip is None else _check_number("clip", clip)
     _check_choice("clip_mode", clip_mode, ("elementwise", "global"))
     _check_choice("optimizer", optimizer, ("adagrad", "sgd"))
     _check_choice("cell", cell, tuple(CELLS))
-    _check_choice("dtype", _dtype_name(dtype), ("float32", "float64"))
+    if dtype not in (np.float32, np.float64, "float32", "float64"):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
     if vocab is None:
         vocab = Vocab.from_text(text)
     elif not isinstance(vocab, Vocab):
@@ -910,16 +857,15 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
            temperature: float = 1.0) -> list:
     """Draw n character ids from the model, feeding each one back in (notebook 08).
 
-    h: (H, 1) starting hidden state, or for LSTM params the pair (h, c) of (H, 1)
-    arrays; seed_ix: the id fed in first.
-    Each step draws from softmax(y / temperature): below 1 sharper (safer,
-    more repetitive), above 1 flatter (more surprising). Returns a list of n ints.
+    h: the starting state, (H, 1) or for the LSTM the pair (h, c); seed_ix: the id fed in
+    first. Each step draws from softmax(y / temperature): below 1 sharper (safer, more
+    repetitive), above 1 flatter (more surprising). Returns a list of n ints.
     """
     cell, V, H = _check_model(params)
     state = _check_state("h", h, cell, H)
     seed_ix = _check_int("seed_ix", seed_ix, 0, V - 1)
     n = _check_int("n", n, 0)
-    temperature = _check_number("temperature", temperature, 0, math.inf, low_open=True)
+    temperature = _check_number("temperature", temperature)
     _check_rng(rng)
     Why, by = params["Why"], params["by"]
     uniforms = rng.random(n)  # one draw per character, made up front
@@ -949,18 +895,17 @@ def generate(params, vocab: Vocab, prime: str, n: int, rng: np.random.Generator,
         raise ValueError(f"vocab has {vocab.size} characters but params are for V={V}")
     if not _check_text("prime", prime):
         raise ValueError("prime must hold at least one character")
-    ids = vocab.encode(prime)
-    state = warm_up(params, ids[:-1], _unpack(zero_state(params)))
+    ids, state = vocab.encode(prime), zero_state(params)
+    state = warm_up(params, ids[:-1], state if len(state) > 1 else state[0])
     return prime + vocab.decode(sample(params, state, int(ids[-1]), n, rng, temperature))
 
 
 def evaluate(params, ids, streams: int = 64) -> float:
-    """Mean loss in nats per character of the model on the id sequence ``ids`` (N,) (notebook 08).
+    """Mean loss in nats per character of either cell on the ids (N,) (notebook 08).
 
-    No gradients, no updates: the text is cut into ``streams`` contiguous pieces
-    (as ``batch_streams`` does), each read from a zero state that is then carried
-    along, and every character after the first of a piece is predicted.
-    exp() of the result is the perplexity. Works for RNN and LSTM params alike.
+    The text is cut into ``streams`` contiguous pieces (``batch_streams``), each read from
+    a zero state carried along; every character after a piece's first is predicted.
+    exp() of the result is the perplexity.
     """
     cell, V, _ = _check_model(params)
     ids = _check_ids("ids", ids, V, min_len=2)
@@ -987,23 +932,16 @@ class NGramCounts:
     """Character n-gram counts of a training text, for every context length j = 0 .. n-1.
 
     A context of j ids c_1 .. c_j is coded as the int sum_i c_i V^(j-i), and the pair
-    (context, next id) as context * V + next. For each j (a tuple entry per j):
-
-        pairs[j], pair_counts[j]        sorted pair codes, how often each occurred
-        contexts[j], context_counts[j]  sorted context codes, how often each was followed
-                                        by a character (the sum of its pair counts)
-        context_types[j]                how many distinct characters followed it
-
+    (context, next id) as context * V + next. Each tuple has one entry per j.
     Made by ``ngram_counts``; read by ``ngram_probs`` and ``ngram_loss``.
     """
-
     n: int
     vocab_size: int
-    pairs: tuple
-    pair_counts: tuple
-    contexts: tuple
-    context_counts: tuple
-    context_types: tuple
+    pairs: tuple           # sorted pair codes
+    pair_counts: tuple     # how often each pair occurred
+    contexts: tuple        # sorted context codes
+    context_counts: tuple  # how often each context was followed by a character
+    context_types: tuple   # how many distinct characters followed it
 
 
 def ngram_counts(ids, n: int, vocab_size: int) -> NGramCounts:
@@ -1015,18 +953,15 @@ def ngram_counts(ids, n: int, vocab_size: int) -> NGramCounts:
     if n * math.log2(vocab_size) >= 62:  # without computing vocab_size ** n
         raise ValueError(f"n={n} is too large for vocab_size={vocab_size}: codes would overflow")
     ids = _check_ids("ids", ids, vocab_size, min_len=n)
-    tables = {k: [] for k in ("pairs", "pair_counts", "contexts", "context_counts", "context_types")}
+    tables = []
     for j in range(n):
         windows = np.lib.stride_tricks.sliding_window_view(ids, j + 1)  # (N - j, j + 1)
         codes = windows @ vocab_size ** np.arange(j, -1, -1, dtype=np.int64)
         pairs, pair_counts = np.unique(codes, return_counts=True)
         contexts, which = np.unique(pairs // vocab_size, return_inverse=True)
-        tables["pairs"].append(pairs)
-        tables["pair_counts"].append(pair_counts)
-        tables["contexts"].append(contexts)
-        tables["context_counts"].append(np.bincount(which, weights=pair_counts).astype(np.int64))
-        tables["context_types"].append(np.bincount(which))
-    return NGramCounts(n, vocab_size, **{k: tuple(v) for k, v in tables.items()})
+        tables.append((pairs, pair_counts, contexts,
+                       np.bincount(which, weights=pair_counts).astype(np.int64), np.bincount(which)))
+    return NGramCounts(n, vocab_size, *map(tuple, zip(*tables)))
 
 
 def _lookup(keys, values, queries) -> np.ndarray:
@@ -1068,11 +1003,10 @@ def _ngram_target_probs(counts: NGramCounts, history, known, targets, n, smoothi
 
 def ngram_probs(counts: NGramCounts, context, n: int | None = None, smoothing: str = "interpolated",
                 k: float = 1.0, discount: float = 0.75) -> np.ndarray:
-    """The n-gram model's distribution of the character after ``context``: shape (V,), sums to 1.
+    """The n-gram model's distribution of the character after ``context`` (V,) (notebook 11).
 
-    context: ids of the text so far (any length; only the last n-1 are used).
-    n: the model order, at most counts.n (default counts.n): the same counts give
-    every lower-order model too. smoothing (notebook 11):
+    context: ids of the text so far (only the last n-1 are used). n: the model order,
+    at most counts.n (the default): the same counts give every lower order too. smoothing:
 
     - "add-k": p(c | ctx) = (count(ctx c) + k) / (count(ctx) + k V) for the last n-1
       characters (all of them, if fewer); a context never seen gives 1/V for every c.
@@ -1119,44 +1053,33 @@ def ngram_loss(counts: NGramCounts, ids, n: int | None = None, smoothing: str = 
 
 # ---------------------------------------------------------------------- input checks
 #
-# One helper per kind of check, each raising ValueError (or TypeError for a wrong
-# kind of object) with a message that names the argument and says what was expected.
-# The public functions call them at their entry, once.
+# One helper per kind of check, called once at a public function's entry: a ValueError (a
+# TypeError for a wrong kind of object) that names the argument and what was expected.
 
 
 def _check_int(name, value, low=1, high=None) -> int:
     """``value`` as a Python int in [low, high]; refuses bools, floats and other types."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise _bad(name, value, _int_range(low, high))
-    value = int(value)  # a Python int: NumPy scalars would wrap around in later arithmetic
-    if value < low or (high is not None and value > high):
-        raise _bad(name, value, _int_range(low, high))
-    return value
+    kind = (f"an integer in [{low}, {high}]" if high is not None
+            else {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}"))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not (
+            low <= value and (high is None or value <= high)):
+        raise _bad(name, value, kind)
+    return int(value)  # a Python int: NumPy scalars would wrap around in later arithmetic
 
 
-def _int_range(low, high) -> str:
-    if high is not None:
-        return f"an integer in [{low}, {high}]"
-    return {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
-
-
-def _check_number(name, value, low, high, low_open=False) -> float:
-    """``value`` as a finite float in [low, high] (or (low, high] with ``low_open``).
-
-    Takes Python and NumPy ints and floats, refuses bools, strings, complex numbers."""
+def _check_number(name, value, low=0, high=math.inf, low_open=True) -> float:
+    """``value`` (a Python or NumPy int or float, not a bool) as a finite float in the range."""
     kind = (f"a finite number in {'(' if low_open else '['}{low}, {high}]" if high != math.inf
             else f"a finite number {'>' if low_open else '>='} {low}")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _bad(name, value, kind)
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
     with np.errstate(over="ignore"):
-        v = float(value)
+        v = float(value) if real else math.nan
     if not (math.isfinite(v) and (v > low if low_open else v >= low) and v <= high):
         raise _bad(name, value, kind)
     return v
 
 
 def _check_choice(name, value, choices) -> None:
-    """Raise ValueError unless ``value`` is one of ``choices`` (strings)."""
     if not (isinstance(value, str) and value in choices):
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
 
@@ -1211,12 +1134,19 @@ def _check_model(params) -> tuple[Cell, int, int]:
 def _check_state(name, state, cell, H, B=1) -> tuple:
     """A state given as h (RNN) or the pair (h, c) (LSTM), as the cell's tuple of (H, B) arrays."""
     arrays = tuple(state) if cell.state_size > 1 and isinstance(state, (tuple, list)) else (state,)
-    if len(arrays) != cell.state_size or not all(
-            isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.shape == (H, B) for a in arrays):
-        want = (f"a float array of shape ({H}, {B})" if cell.state_size == 1
-                else f"the LSTM state, a pair (h, c) of float arrays of shape ({H}, {B})")
-        raise ValueError(f"{name} must be {want}, got {_describe(state)}")
+    if len(arrays) != cell.state_size:
+        raise ValueError(f"{name} must be the LSTM state, a pair (h, c), got {_describe(state)}")
+    _check_arrays((name,) if cell.state_size == 1 else (f"{name}[0] (h)", f"{name}[1] (c)"), arrays, (H, B))
     return arrays
+
+
+def _check_arrays(names, arrays, shape) -> None:
+    """Raise naming the first of ``arrays`` that is not a NumPy float array of ``shape``."""
+    for name, a in zip(names, arrays):
+        if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+            raise TypeError(f"{name} must be a NumPy array of floats of shape {shape}, got {_describe(a)}")
+        if a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
 
 
 def _check_sequences(params, inputs, targets, state, batched=False):
@@ -1231,22 +1161,16 @@ def _check_sequences(params, inputs, targets, state, batched=False):
             raise ValueError(f"{name} holds ids outside [0, {V})")
     if inputs.shape != targets.shape:
         raise ValueError(f"inputs and targets differ in shape: {inputs.shape} vs {targets.shape}")
-    names = ("hprev", "cprev")
-    B = inputs.shape[1] if batched else 1
-    for name, a in zip(names, state):
-        if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
-            raise TypeError(f"{name} must be a NumPy array of floats of shape ({H}, {B}), got {_describe(a)}")
-        if a.shape != (H, B):
-            raise ValueError(f"{name} must have shape ({H}, {B}), got {a.shape}")
+    _check_arrays(("hprev", "cprev"), state, (H, inputs.shape[1] if batched else 1))
     return inputs, targets
 
 
 def _check_grads(grads, params=None) -> dict:
     """grads as a dict of arrays (with the keys and shapes of ``params``, if given)."""
-    if not isinstance(grads, dict):
-        raise TypeError(f"grads must be a dict of NumPy arrays, got {type(grads).__name__}")
-    if params is not None and set(grads) != set(params):
-        raise ValueError(f"grads must have the keys of params {sorted(params)}, got {sorted(map(str, grads))}")
+    if not isinstance(grads, dict) or (params is not None and set(grads) != set(params)):
+        keys = f" with the keys of params {sorted(params)}" if params is not None else ""
+        got = sorted(map(str, grads)) if isinstance(grads, dict) else _describe(grads)
+        raise ValueError(f"grads must be a dict of NumPy arrays{keys}, got {got}")
     for k, g in grads.items():
         if not isinstance(g, np.ndarray) or (params is not None and g.shape != params[k].shape):
             want = f" of shape {params[k].shape}" if params is not None else ""
@@ -1260,30 +1184,16 @@ def _check_ngram_options(counts, n, smoothing, k, discount) -> tuple[int, float,
         raise TypeError(f"counts must be an NGramCounts (from ngram_counts), got {type(counts).__name__}")
     n = _check_int("n", counts.n if n is None else n, 1, counts.n)
     _check_choice("smoothing", smoothing, ("interpolated", "add-k"))
-    return n, _check_number("k", k, 0, math.inf, low_open=True), \
+    return n, _check_number("k", k), \
         _check_number("discount", discount, 0, 1, low_open=True)
 
 
-def _dtype_name(dtype) -> str:
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        return repr(dtype)
-
-
 def _describe(value) -> str:
-    """A short description of a value for an error message: its type, dtype and shape."""
+    """A value for an error message: itself if it is a number or a string, else its type (and shape)."""
     if isinstance(value, np.ndarray):
         return f"{value.dtype} array of shape {value.shape}"
-    return type(value).__name__
+    return repr(value) if isinstance(value, (int, float, np.number, str, np.bool_)) else type(value).__name__
 
 
-def _bad(name, value, expected) -> Exception:
-    """The error for an argument of the wrong kind (TypeError) or out of range (ValueError)."""
-    shown = repr(value) if isinstance(value, (int, float, np.number, str, bool, np.bool_)) else _describe(value)
-    return ValueError(f"{name} must be {expected}, got {shown}")
-
-
-def _unpack(state: tuple):
-    """A state tuple as the public functions take it: h for the RNN, (h, c) for the LSTM."""
-    return state if len(state) > 1 else state[0]
+def _bad(name, value, expected) -> ValueError:
+    return ValueError(f"{name} must be {expected}, got {_describe(value)}")
