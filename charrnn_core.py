@@ -33,7 +33,10 @@ from __future__ import annotations
 if __name__ == "__main__":  # `python -m charrnn_core train|sample`: the command line is in charrnn_io,
     import os, sys            # with one BLAS thread (set before NumPy loads): the same numbers in any shell
     os.environ.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"))
-    import charrnn_io
+    try:
+        import charrnn_io
+    except KeyboardInterrupt:  # Ctrl-C while NumPy loads: no traceback
+        sys.exit(130)
     sys.exit(charrnn_io.main())
 
 import math
@@ -790,10 +793,7 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     _check_choice("cell", cell, tuple(CELLS))
     if dtype not in (np.float32, np.float64, "float32", "float64"):
         raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
-    if vocab is None:
-        vocab = Vocab.from_text(text)
-    elif not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
+    vocab = Vocab.from_text(text) if vocab is None else _check_vocab(vocab)
     streams = batch_streams(vocab.encode(text), batch_size, seq_length)
     rng = np.random.default_rng(seed)
     if params is None:
@@ -801,8 +801,7 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     model, V, H = _check_model(params)
     if model.name != cell:
         raise ValueError(f"params are {model.name.upper()} parameters but cell={cell!r}")
-    if V != vocab.size:
-        raise ValueError(f"params are for V={V} characters, the vocabulary has {vocab.size}")
+    _check_vocab(vocab, V)
     loss_and_grads_of = _UNCHECKED_BATCH[cell]  # everything was checked above
     opt = (Adagrad if optimizer == "adagrad" else SGD)(params, learning_rate)
 
@@ -844,8 +843,7 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
 def warm_up(params, ids, h):
     """Run the recurrence over ``ids`` (ints) from state h; return the new state (notebook 02).
 
-    The state is h (H, 1) for the RNN, the pair (h, c) of (H, 1) arrays for the LSTM.
-    """
+    The state is h (H, 1) for the RNN, the pair (h, c) of (H, 1) arrays for the LSTM."""
     cell, V, H = _check_model(params)
     state = _check_state("h", h, cell, H)
     for ix in _check_ids("ids", ids, V, min_len=0):
@@ -863,18 +861,16 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
     """
     cell, V, H = _check_model(params)
     state = _check_state("h", h, cell, H)
-    seed_ix = _check_int("seed_ix", seed_ix, 0, V - 1)
-    n = _check_int("n", n, 0)
+    seed_ix, n = _check_int("seed_ix", seed_ix, 0, V - 1), _check_int("n", n, 0)
     temperature = _check_number("temperature", temperature)
     _check_rng(rng)
-    Why, by = params["Why"], params["by"]
     uniforms = rng.random(n)  # one draw per character, made up front
     ix, ixes = seed_ix, []
-    with np.errstate(over="ignore"):  # a huge 1/temperature: the top logit takes everything
+    with np.errstate(over="ignore", invalid="ignore"):  # huge weights or 1/temperature: see below
         for u in uniforms:
             state = cell.step(params, [ix], state)
-            y = Why @ state[0] + by
-            p = softmax((y - y.max()) / temperature)  # shift first: (y - max) / tau <= 0 never overflows
+            y = np.nan_to_num(params["Why"] @ state[0] + params["by"])  # an overflow: the largest float
+            p = softmax((y - y.max()) / temperature)  # shifted first: (y - max) / tau <= 0 cannot overflow
             # inverse-CDF draw: the first id whose cumulative probability exceeds u
             ix = min(int(np.searchsorted(np.cumsum(p), u, side="right")), V - 1)
             ixes.append(ix)
@@ -885,14 +881,10 @@ def generate(params, vocab: Vocab, prime: str, n: int, rng: np.random.Generator,
              temperature: float = 1.0) -> str:
     """Text: ``prime`` followed by n sampled characters (notebook 00).
 
-    The prime (at least one character, all in the vocabulary) sets the hidden state;
-    sampling starts from its last character.
-    """
+    The prime (at least one character, all in the vocabulary) sets the state; sampling
+    starts from its last character."""
     _, V, _ = _check_model(params)
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
-    if vocab.size != V:
-        raise ValueError(f"vocab has {vocab.size} characters but params are for V={V}")
+    _check_vocab(vocab, V)
     if not _check_text("prime", prime):
         raise ValueError("prime must hold at least one character")
     ids, state = vocab.encode(prime), zero_state(params)
@@ -1094,6 +1086,15 @@ def _check_text(name, text) -> str:
         raise ValueError(f"{name} holds a lone surrogate {text[e.start]!r} at position {e.start}, "
                          "which is not a character") from None
     return text
+
+
+def _check_vocab(vocab, V=None) -> Vocab:
+    """vocab if it is a Vocab (of V characters, if V is given)."""
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
+    if V is not None and vocab.size != V:
+        raise ValueError(f"the vocabulary has {vocab.size} characters but the params are for V={V}")
+    return vocab
 
 
 def _check_rng(rng) -> None:

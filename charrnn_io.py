@@ -141,10 +141,7 @@ def check_checkpoint(params, vocab: core.Vocab, meta: dict) -> dict:
     cell, V, _ = core._check_model(params)
     if meta.get("cell", "rnn") != cell.name:
         raise ValueError(f"meta cell={meta.get('cell', 'rnn')!r} but params are for cell {cell.name!r}")
-    if not isinstance(vocab, core.Vocab):
-        raise TypeError(f"vocab must be a Vocab, got {type(vocab).__name__}")
-    if V != vocab.size:
-        raise ValueError(f"the parameters are for V={V} characters, the vocabulary has {vocab.size}")
+    core._check_vocab(vocab, V)
     for name in cell.param_names:
         if params[name].dtype not in (np.float32, np.float64):
             raise ValueError(f"params[{name!r}] must be float32 or float64, got {params[name].dtype}")
@@ -448,7 +445,26 @@ def _deferred_stop_signals(flag: list):
 
 
 def _cmd_train(args, say) -> int:
-    """``train``: load the text, train with progress lines and samples, save checkpoints."""
+    """``train``: load the text, train with progress lines and samples, save checkpoints.
+
+    From the first line on, a stop signal (Ctrl-C, SIGTERM, SIGHUP) only raises a flag:
+    before training starts it ends the command with nothing to save; during training the
+    callback stops after the update under way, and the last save runs with it deferred."""
+    stop = []
+    with _deferred_stop_signals(stop):
+        status, params, vocab, held_out = _train_and_save(args, say, stop)
+    if status or not held_out[1:]:
+        return status
+    with np.errstate(all="ignore"):
+        loss = core.evaluate(params, vocab.encode(held_out))
+    perplexity = math.exp(loss) if loss < 700 else math.inf
+    say(f"held-out loss {loss:.3f} nats/char (perplexity {perplexity:.2f}) on the last "
+        f"{len(held_out):,} characters, which training never read")
+    return 0
+
+
+def _train_and_save(args, say, stop):
+    """The body of ``train`` under deferred signals: (exit status, params, vocab, held-out text)."""
     _check_out(args.out, args.data)
     full_text = load_text(args.data)
     text, held_out = core.split_text(full_text, args.train_fraction)
@@ -461,8 +477,10 @@ def _cmd_train(args, say) -> int:
                     optimizer="adagrad", dtype="float32" if args.float32 else "float64",
                     data=os.path.basename(args.data), train_fraction=args.train_fraction,
                     train_chars=len(text))
+    if stop:
+        _complain(f"stopped by {signal.Signals(stop[0]).name} before training started; nothing saved")
+        return 128 + stop[0], None, vocab, held_out
     start, last = time.perf_counter(), [time.perf_counter(), 0]
-    stop = []
 
     def report(step):
         if stop:
@@ -479,32 +497,22 @@ def _cmd_train(args, say) -> int:
         if args.checkpoint_every and done % args.checkpoint_every == 0:
             save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth, **settings)
 
-    # A stop signal only raises a flag; the callback stops after the update under way,
-    # and the final save, too, runs with the signals deferred.
-    with _deferred_stop_signals(stop):
-        try:
-            result = core.train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
-                                num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
-                                vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
-                                callback=report, cell=args.cell)
-            stopped, done, params = None, args.iters, result.params
-            smooth = float(result.smooth_losses[-1])
-        except _Stopped as s:
-            stopped, done, params, smooth = s, s.step.iteration + 1, s.step.params, s.step.smooth_loss
-        save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth, **settings)
+    try:
+        result = core.train(text, hidden_size=H, seq_length=T, learning_rate=args.learning_rate,
+                            num_iters=args.iters, seed=args.seed, batch_size=B, clip=args.clip,
+                            vocab=vocab, dtype=np.float32 if args.float32 else np.float64,
+                            callback=report, cell=args.cell)
+        stopped, done, params, smooth = None, args.iters, result.params, float(result.smooth_losses[-1])
+    except _Stopped as s:
+        stopped, done, params, smooth = s, s.step.iteration + 1, s.step.params, s.step.smooth_loss
+    save_checkpoint(args.out, params, vocab, iteration=done, smooth_loss=smooth, **settings)
     if stopped:
         _complain(f"stopped by {signal.Signals(stopped.signum).name}: saved {args.out} after "
                   f"{done} of {args.iters} iterations")
-        return 128 + stopped.signum
+        return 128 + stopped.signum, params, vocab, held_out
     say(f"saved {args.out} after {args.iters} iterations in "
         f"{time.perf_counter() - start:.1f} s (smooth loss {smooth:.3f})")
-    if held_out[1:]:
-        with np.errstate(all="ignore"):
-            loss = core.evaluate(params, vocab.encode(held_out))
-        perplexity = math.exp(loss) if loss < 700 else math.inf
-        say(f"held-out loss {loss:.3f} nats/char (perplexity {perplexity:.2f}) on the last "
-            f"{len(held_out):,} characters, which training never read")
-    return 0
+    return 0, params, vocab, held_out
 
 
 def _cmd_sample(args, say) -> int:
@@ -553,9 +561,9 @@ def main(argv=None) -> int:
     s.add_argument("--prime", default="", help="text to start from (default: first character)")
     s.add_argument("--seed", type=_seed, default=0)
 
-    args = parser.parse_args(argv)
-    say = _Stdout()
+    say, args = _Stdout(), None
     try:
+        args = parser.parse_args(argv)
         status = (_cmd_train if args.command == "train" else _cmd_sample)(args, say)
     except (ValueError, TypeError, core.TrainingDiverged) as e:
         _complain(f"{parser.prog} {args.command}: error: {e}")
@@ -564,7 +572,7 @@ def main(argv=None) -> int:
         _complain(f"{parser.prog} {args.command}: error: out of memory; try a smaller "
                   "--hidden-size, --batch-size, --iters or --length")
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C while starting up, or in `sample`
         _complain(f"{parser.prog}: interrupted")
         return 130
     if say.error is not None:
