@@ -903,8 +903,7 @@ def evaluate(params, ids, streams: int = 64) -> float:
     ids = _check_ids("ids", ids, V, min_len=2)
     streams = min(_check_int("streams", streams), len(ids) // 2)
     x = batch_streams(ids, streams, 1)  # (N // streams, streams)
-    state = zero_state(params, streams)
-    total = 0.0
+    state, total = zero_state(params, streams), 0.0
     for t in range(len(x) - 1):
         state = cell.step(params, x[t], state)
         p = softmax(params["Why"] @ state[0] + params["by"])
@@ -1050,20 +1049,21 @@ def ngram_loss(counts: NGramCounts, ids, n: int | None = None, smoothing: str = 
 
 
 def _check_int(name, value, low=1, high=None) -> int:
-    """``value`` as a Python int in [low, high]; refuses bools, floats and other types."""
+    """``value`` as a Python int in [low, high]; refuses floats, bools and np.timedelta64 (ints too)."""
     kind = (f"an integer in [{low}, {high}]" if high is not None
             else {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}"))
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not (
-            low <= value and (high is None or value <= high)):
+    if (isinstance(value, (bool, np.bool_, np.timedelta64)) or not isinstance(value, (int, np.integer))
+            or not (low <= value and (high is None or value <= high))):
         raise _bad(name, value, kind)
     return int(value)  # a Python int: NumPy scalars would wrap around in later arithmetic
 
 
 def _check_number(name, value, low=0, high=math.inf, low_open=True) -> float:
     """``value`` (a Python or NumPy int or float, not a bool) as a finite float in the range."""
-    kind = (f"a finite number in {'(' if low_open else '['}{low}, {high}]" if high != math.inf
-            else f"a finite number {'>' if low_open else '>='} {low}")
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    kind = (f"a finite number in {'(' if low_open else '['}{low}, {high}]" if high != math.inf else
+            f"a finite number {'>' if low_open else '>='} {low}" if low != -math.inf else "a finite number")
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_, np.timedelta64))
     with np.errstate(over="ignore"):
         v = float(value) if real else math.nan
     if not (math.isfinite(v) and (v > low if low_open else v >= low) and v <= high):

@@ -103,22 +103,16 @@ META = {
 
 def _meta_value(key, value):
     """``value`` as the Python type META gives ``key``, or ValueError naming the key."""
-    kind = META.get(key) if isinstance(key, str) else None
+    kind, name = META.get(key) if isinstance(key, str) else None, f"meta {key!r}"
     if kind is None:
-        raise ValueError(f"meta {key!r} is not something a checkpoint records; expected one of {list(META)}")
-    ok = (isinstance(value, str) if kind is str
-          else not isinstance(value, (bool, np.bool_)) and isinstance(
-              value, (int, np.integer) if kind is int else (int, float, np.integer, np.floating)))
-    if not ok:
-        raise ValueError(f"meta {key!r} must be {'an int' if kind is int else 'a ' + kind.__name__}, "
-                         f"got {type(value).__name__} {value!r}")
-    value = kind(value)
-    if kind is int and not -2**63 <= value < 2**63:
-        raise ValueError(f"meta {key!r} = {value} does not fit in a 64-bit integer")
-    if kind is str:
-        core._check_text(f"meta {key!r}", value)
+        raise ValueError(f"{name} is not something a checkpoint records; expected one of {list(META)}")
+    if kind is int:
+        return core._check_int(name, value, -2**63, 2**63 - 1)
+    if kind is float:
+        return core._check_number(name, value, -math.inf, math.inf, low_open=False)
+    value = core._check_text(name, value)
     if key == "cell":
-        core._check_choice("meta 'cell'", value, tuple(core.CELLS))
+        core._check_choice(name, value, tuple(core.CELLS))
     return value
 
 
