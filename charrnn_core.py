@@ -520,7 +520,7 @@ def _lstm_batch(params, inputs, targets, hprev, cprev):
 
 @dataclass(frozen=True)
 class Cell:
-    """What the code around a model needs to know about its cell."""
+    """What the code around a model needs to know about its cell (notebook 10)."""
     name: str
     param_names: tuple
     param_shapes: Callable      # (V, H) -> {name: shape}
@@ -543,7 +543,7 @@ _UNCHECKED_BATCH = {"rnn": _rnn_batch, "lstm": _lstm_batch}  # for train, which 
 
 
 def cell_of(params) -> str:
-    """Which cell a params dict is for, "rnn" or "lstm", read off its keys."""
+    """Which cell a params dict is for, "rnn" or "lstm", read off its keys (notebook 10)."""
     for cell in CELLS.values():
         if isinstance(params, dict) and set(params) == set(cell.param_names):
             return cell.name
@@ -553,12 +553,12 @@ def cell_of(params) -> str:
 
 
 def check_params(params) -> tuple[int, int]:
-    """Check that params of either cell fit together; return (V, H). Raises ValueError otherwise."""
+    """Check that params of either cell fit together; return (V, H) (notebook 08). Else ValueError."""
     return _check_model(params)[1:]
 
 
 def zero_state(params, batch_size: int = 1) -> tuple:
-    """The state a sequence starts from: a tuple of zero (H, B) arrays, (h,) or (h, c)."""
+    """The state a sequence starts from: zero (H, B) arrays, (h,) or (h, c) (notebook 10)."""
     cell, _, H = _check_model(params)
     B = _check_int("batch_size", batch_size)
     return tuple(np.zeros((H, B), dtype=params["Why"].dtype) for _ in range(cell.state_size))
@@ -582,7 +582,7 @@ def norm_rel_error(a, b) -> float:
 
 
 def rel_error(a, b) -> float:
-    """Worst single entry's relative error max |a - b| / (|a| + |b|), 0 where both are 0.
+    """Worst single entry's relative error max |a - b| / (|a| + |b|), 0 where both are 0 (notebook 03).
 
     Notebooks 03 and 05: rounding noise on one tiny entry can score near 1 for correct
     code, which is why the series' gradient checks use ``norm_rel_error`` instead.
@@ -723,12 +723,12 @@ class SGD:
 
 
 class TrainingDiverged(ArithmeticError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite (notebook 06)."""
 
 
 @dataclass
 class TrainResult:
-    """What ``train`` returns; losses and smooth_losses (num_iters,) are per sequence."""
+    """What ``train`` returns (notebook 08); losses and smooth_losses (num_iters,) are per sequence."""
     params: dict
     vocab: Vocab
     losses: np.ndarray
@@ -739,7 +739,7 @@ class TrainResult:
 
 @dataclass
 class TrainStep:
-    """What ``train`` hands its callback after every update."""
+    """What ``train`` hands its callback after every update (notebooks 06, 08)."""
     iteration: int      # 0-based update number
     loss: float         # this update's loss per sequence
     smooth_loss: float  # the running average
@@ -920,7 +920,7 @@ def evaluate(params, ids, streams: int = 64) -> float:
 
 @dataclass(frozen=True)
 class NGramCounts:
-    """Character n-gram counts of a training text, for every context length j = 0 .. n-1.
+    """Character n-gram counts of a training text, for context lengths j = 0 .. n-1 (notebook 11).
 
     A context of j ids c_1 .. c_j is coded as the int sum_i c_i V^(j-i), and the pair
     (context, next id) as context * V + next. Each tuple has one entry per j.
