@@ -24,8 +24,9 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook
 
 test: unit nbval  ## unit tests, then every notebook under nbval
 
+# tests/e2e/ holds the end-to-end checks (browser, book, student edition, mutants): not unit tests.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:nbval
+	$(BIN)/python -m pytest tests -q -p no:nbval --ignore=tests/e2e
 
 # Strict nbval: every committed text output must match a fresh run.
 nbval: $(STAMP)
@@ -42,8 +43,8 @@ SEEDS ?= 1 2 3
 seeds: $(STAMP)
 	$(BIN)/python tools/seeds.py --seeds $(SEEDS)
 
-mutants: $(STAMP)  ## plant known bugs in a copy of the core; each must be caught
-	$(BIN)/python tests/mutants.py
+mutants: $(STAMP)  ## plant known bugs in copies of the two modules; each must be caught
+	$(BIN)/python tests/e2e/mutants.py
 
 bench: $(STAMP)  ## speed figures for the README
 	$(BIN)/python benchmarks/bench.py
@@ -51,25 +52,25 @@ bench: $(STAMP)  ## speed figures for the README
 browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move sliders
 	$(BIN)/python -m pip install --quiet playwright
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(BIN)/python tests/browser_test.py
+	$(BIN)/python tests/e2e/browser_test.py
 
 # The student edition: student/ (generated, not committed) holds every numbered notebook without
 # its cells tagged `solution` and without outputs (nbconvert's own preprocessors, configured in
 # tools/student_edition.py), plus what it needs to run on its own: nbtools.py (every
-# notebooks/*.py), charrnn_core.py, the corpus and the checkpoints. Zip it and hand it out.
+# notebooks/*.py), charrnn_core.py and charrnn_io.py, the corpus and the checkpoints. Zip it and hand it out.
 student: $(STAMP)
 	rm -rf student
 	mkdir -p student/data student/checkpoints
 	$(BIN)/jupyter nbconvert --config tools/student_edition.py --log-level=WARN \
 		--output-dir student notebooks/[0-9]*.ipynb
-	cp notebooks/*.py charrnn_core.py student/
+	cp notebooks/*.py charrnn_core.py charrnn_io.py student/
 	cp data/README.md data/*.txt student/data/
-	cp checkpoints/*.npz checkpoints/*.json student/checkpoints/
+	cp checkpoints/*.safetensors checkpoints/*.json student/checkpoints/
 
 # Runs every student notebook top to bottom (every check: "not answered yet"), and checks the
 # committed notebooks' solutions (every check: "correct").
 student-test: student
-	$(BIN)/python -m pytest tests/student_test.py -q -p no:nbval
+	$(BIN)/python -m pytest tests/e2e/student_test.py -q -p no:nbval
 
 # The static book: build/book/_build/html/index.html, from the executed notebooks (no
 # re-execution), readable offline. MathJax comes from the npm registry into build/ (gitignored).
@@ -94,7 +95,7 @@ book: $(BOOK_STAMP) $(MATHJAX)
 book-test: book  ## the built book in headless Chromium: pages, images, math, no outside request
 	$(BIN)/python -m pip install --quiet playwright
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(BIN)/python tests/book_test.py
+	$(BIN)/python tests/e2e/book_test.py
 
 # The pre-trained model the notebooks load: the blog post's run (H=100, T=25, 50,000 iterations).
 checkpoint: $(STAMP)

@@ -48,10 +48,12 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert conda_names == pip_names
 
 
-def test_pyproject_installs_the_core_module():
+def test_pyproject_installs_both_modules():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "charrnn_core" in project["tool"]["setuptools"]["py-modules"]
-    assert (REPO / "charrnn_core.py").is_file()
+    modules = project["tool"]["setuptools"]["py-modules"]
+    assert {"charrnn_core", "charrnn_io"} <= set(modules)
+    for name in modules:
+        assert (REPO / f"{name}.py").is_file(), name
 
 
 def fake_commands(tmp_path, *names):
@@ -127,16 +129,16 @@ def test_every_make_target_the_readme_shows_exists():
 
 
 def test_every_command_line_the_readme_shows_parses(monkeypatch):
-    import charrnn_core as core
+    import charrnn_io  # `python -m charrnn_core` hands its arguments to charrnn_io.main
     seen = []
-    monkeypatch.setattr(core, "_cmd_train", lambda args, say: seen.append(args) or 0)
-    monkeypatch.setattr(core, "_cmd_sample", lambda args, say: seen.append(args) or 0)
+    monkeypatch.setattr(charrnn_io, "_cmd_train", lambda args, say: seen.append(args) or 0)
+    monkeypatch.setattr(charrnn_io, "_cmd_sample", lambda args, say: seen.append(args) or 0)
     commands = readme_commands(".venv/bin/python -m charrnn_core") + readme_commands(
         "python -m charrnn_core")
     assert len(commands) >= 2
     for cmd in commands:
         argv = shlex.split(cmd.split("charrnn_core", 1)[1])
-        assert core.main(argv) == 0, cmd
+        assert charrnn_io.main(argv) == 0, cmd
     assert len(seen) == len(commands)
 
 

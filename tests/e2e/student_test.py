@@ -1,9 +1,10 @@
 """The student edition (`make student`) and the solutions of the committed notebooks.
 
-    make student-test        # builds student/, then: .venv/bin/python -m pytest tests/student_test.py
+    make student-test   # builds student/, then runs:
+    .venv/bin/python -m pytest tests/e2e/student_test.py -p no:nbval
 
-Not collected by `make unit` (its name does not start with test_): it executes every student
-notebook, which takes as long as nbval.
+Not collected by `make unit` (it sits in tests/e2e/, which `make unit` leaves out, and its name
+does not start with test_): it executes every student notebook, which takes as long as nbval.
 
 - The committed notebooks: every one tags its solution cells `solution`; after the solutions ran,
   every exercise's check printed "correct", none "not answered yet".
@@ -20,7 +21,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/e2e/<this file> -> the repository
 STUDENT = REPO / "student"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 SOLUTION_TAG = "solution"
@@ -97,9 +98,15 @@ def handout(tmp_path_factory):
 
 def test_student_edition_has_every_notebook_and_what_they_need():
     assert sorted(p.name for p in STUDENT.glob("[0-9]*.ipynb")) == [p.name for p in NOTEBOOKS]
-    checkpoints = [f"checkpoints/{p.name}" for p in (REPO / "checkpoints").iterdir()]
-    for needed in ("nbtools.py", "charrnn_core.py", "data/shakespeare.txt", *checkpoints):
+    # every checkpoint file make student ships: the models (safetensors) and the recall sweep (json)
+    checkpoints = [f"checkpoints/{p.name}" for p in sorted((REPO / "checkpoints").iterdir())
+                   if p.suffix in (".safetensors", ".json")]
+    assert any(c.endswith(".safetensors") for c in checkpoints), "no checkpoints/*.safetensors"
+    for needed in ("nbtools.py", "charrnn_core.py", "charrnn_io.py", "data/shakespeare.txt",
+                   *checkpoints):
         assert (STUDENT / needed).is_file(), f"student/{needed} is missing"
+    shipped = sorted(f"checkpoints/{p.name}" for p in (STUDENT / "checkpoints").iterdir())
+    assert shipped == checkpoints, "student/checkpoints/ must hold exactly those files"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

@@ -1,7 +1,7 @@
 """Offline check of the static book (`make book`): headless Chromium over the built site.
 
     make book-test                       # builds the book first, installs Playwright and Chromium
-    .venv/bin/python tests/book_test.py  # the site already built in build/book/_build/html
+    .venv/bin/python tests/e2e/book_test.py  # the site already built in build/book/_build/html
 
 What it does, as a reader with no internet would:
 1. serves the built site on 127.0.0.1 (a random port) and opens every page in headless Chromium
@@ -16,7 +16,7 @@ What it does, as a reader with no internet would:
    finds "dhnext".
 
 Prints one line per check and exits non-zero on any failure. Not a pytest module (no test_
-functions), like tests/browser_test.py. Screenshots of two pages go to screenshots/.
+functions), like tests/e2e/browser_test.py. Screenshots of two pages go to screenshots/.
 """
 
 import argparse
@@ -32,7 +32,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/e2e/<this file> -> the repository
 SITE = REPO / "build" / "book" / "_build" / "html"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",

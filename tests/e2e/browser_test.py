@@ -1,7 +1,7 @@
 """Real-browser check: the notebooks work for a person in JupyterLab.
 
-    make browser-test                      # or: .venv/bin/python tests/browser_test.py
-    .venv/bin/python tests/browser_test.py 07-The-Vanishing-Gradient.ipynb
+    make browser-test                      # or: .venv/bin/python tests/e2e/browser_test.py
+    .venv/bin/python tests/e2e/browser_test.py 07-The-Vanishing-Gradient.ipynb
 
 What it does, as a person would:
 1. starts JupyterLab (this venv) on 127.0.0.1 with a random port and token, serving a
@@ -33,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/e2e/<this file> -> the repository
 DEFAULT_NOTEBOOKS = ["03-The-Softmax-Gradient.ipynb", "07-The-Vanishing-Gradient.ipynb"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
