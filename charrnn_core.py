@@ -48,7 +48,6 @@ import numpy as np
 
 # ------------------------------------------------------------------ vocabulary, one-hot
 
-
 @dataclass(frozen=True)
 class Vocab:
     """The characters a model knows, and their integer ids (notebook 01).
@@ -137,8 +136,7 @@ def init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator,
     Returns {"Wxh": (H, V), "Whh": (H, H), "Why": (V, H), "bh": (H, 1), "by": (V, 1)}.
     Weights are ``scale * standard normal``, drawn in the order Wxh, Whh, Why.
     """
-    _check_rng(rng)
-    V, H = _check_int("vocab_size", vocab_size), _check_int("hidden_size", hidden_size)
+    V, H, scale, dtype = _check_init(vocab_size, hidden_size, rng, scale, dtype)
     return {
         "Wxh": (rng.standard_normal((H, V)) * scale).astype(dtype),
         "Whh": (rng.standard_normal((H, H)) * scale).astype(dtype),
@@ -149,7 +147,6 @@ def init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator,
 
 
 # ----------------------------------------------------------- one step, forward, loss
-
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Softmax over axis 0: (V, ...) logits -> (V, ...) probabilities summing to 1 (notebook 02).
@@ -192,7 +189,6 @@ def forward(params, inputs, targets, hprev):
 
 
 # ------------------------------------------------------------------------- backward
-
 
 def backward(params, cache, last_step_only=False):
     """Backpropagation through time for the sequence that ``forward`` ran (notebooks 03-04).
@@ -247,7 +243,6 @@ def hidden_grad_norms(params, inputs, targets, hprev, last_step_only=True) -> np
 
 
 # ------------------------------------------------------------------ the batched pass
-
 
 def loss_and_grads_batch(params, inputs, targets, hprev):
     """``loss_and_grads`` for B sequences at once, with matrix-matrix products (notebook 09).
@@ -313,10 +308,8 @@ def _rnn_batch(params, inputs, targets, hprev):
 #     h_t = o * tanh(c_t)                                 hidden state (H, 1)
 #     y_t = Why h_t + by                                  logits, as in the RNN
 #
-#     Wx (4H, V)  input  -> gates      b (4H, 1)  gate biases
-#     Wh (4H, H)  hidden -> gates      Why (V, H), by (V, 1) as in the RNN
-#
-# The 4H rows of Wx, Wh, b hold the gates in the order i, f, o, g (H rows each).
+#     Wx (4H, V)  input  -> gates      b (4H, 1)  gate biases; their 4H rows hold the
+#     Wh (4H, H)  hidden -> gates      gates in the order i, f, o, g (H rows each)
 
 LSTM_PARAM_NAMES = ("Wx", "Wh", "b", "Why", "by")
 
@@ -340,10 +333,9 @@ def lstm_init_params(vocab_size: int, hidden_size: int, rng: np.random.Generator
     gate rows in the order i, f, o, g. A forget bias of 1 starts the forget gate at
     sigmoid(1) = 0.73, so the cell keeps most of its content from the first update on.
     """
-    _check_rng(rng)
-    V, H = _check_int("vocab_size", vocab_size), _check_int("hidden_size", hidden_size)
+    V, H, scale, dtype = _check_init(vocab_size, hidden_size, rng, scale, dtype)
     b = np.zeros((4 * H, 1), dtype=dtype)
-    b[H:2 * H] = forget_bias
+    b[H:2 * H] = _check_number("forget_bias", forget_bias, -math.inf, math.inf, low_open=False)
     return {
         "Wx": (rng.standard_normal((4 * H, V)) * scale).astype(dtype),
         "Wh": (rng.standard_normal((4 * H, H)) * scale).astype(dtype),
@@ -560,8 +552,8 @@ def check_params(params) -> tuple[int, int]:
 def zero_state(params, batch_size: int = 1) -> tuple:
     """The state a sequence starts from: zero (H, B) arrays, (h,) or (h, c) (notebook 10)."""
     cell, _, H = _check_model(params)
-    B = _check_int("batch_size", batch_size)
-    return tuple(np.zeros((H, B), dtype=params["Why"].dtype) for _ in range(cell.state_size))
+    shape = (H, _check_int("batch_size", batch_size))
+    return tuple(np.zeros(shape, dtype=params["Why"].dtype) for _ in range(cell.state_size))
 
 
 # ------------------------------------------------------------------ gradient check
@@ -626,8 +618,8 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
     parameter are drawn with ``rng`` (None: all); those of Wxh (the LSTM's Wx) from the
     input characters' columns, since every other column's gradient is exactly 0.
     """
-    cell, _, _ = _check_model(params)
-    state = tuple(hprev) if cell.state_size > 1 else (hprev,)
+    cell, _, H = _check_model(params)
+    state = _check_state("hprev", hprev, cell, H, np.shape(inputs)[1] if np.ndim(inputs) == 2 else 1)
     if num_checks is not None:
         num_checks = _check_int("num_checks", num_checks)
         _check_rng(rng)
@@ -655,7 +647,6 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
 
 # ------------------------------------------------------------------------- clipping
 
-
 def clip_elementwise(grads: dict, limit: float) -> dict:
     """The gist's clipping: each entry squeezed into [-limit, limit] (notebook 06). New arrays.
 
@@ -682,7 +673,6 @@ def clip_global_norm(grads: dict, max_norm: float):
 
 
 # ------------------------------------------------------------------------ optimizers
-
 
 class Adagrad:
     """Adagrad: each parameter entry gets its own step size lr / sqrt(sum of its g^2) (notebook 08).
@@ -720,7 +710,6 @@ class SGD:
 
 
 # ------------------------------------------------------------------------- training
-
 
 class TrainingDiverged(ArithmeticError):
     """The loss became NaN or infinite (notebook 06)."""
@@ -791,8 +780,6 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
     _check_choice("clip_mode", clip_mode, ("elementwise", "global"))
     _check_choice("optimizer", optimizer, ("adagrad", "sgd"))
     _check_choice("cell", cell, tuple(CELLS))
-    if dtype not in (np.float32, np.float64, "float32", "float64"):
-        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
     vocab = Vocab.from_text(text) if vocab is None else _check_vocab(vocab)
     streams = batch_streams(vocab.encode(text), batch_size, seq_length)
     rng = np.random.default_rng(seed)
@@ -838,7 +825,6 @@ def train(text: str, hidden_size: int = 100, seq_length: int = 25, learning_rate
 
 
 # ---------------------------------------------------------- sampling and evaluation
-
 
 def warm_up(params, ids, h):
     """Run the recurrence over ``ids`` (ints) from state h; return the new state (notebook 02).
@@ -1064,8 +1050,10 @@ def _check_number(name, value, low=0, high=math.inf, low_open=True) -> float:
             f"a finite number {'>' if low_open else '>='} {low}" if low != -math.inf else "a finite number")
     real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_, np.timedelta64))
-    with np.errstate(over="ignore"):
+    try:
         v = float(value) if real else math.nan
+    except OverflowError:  # an int beyond float's range
+        v = math.inf
     if not (math.isfinite(v) and (v > low if low_open else v >= low) and v <= high):
         raise _bad(name, value, kind)
     return v
@@ -1086,6 +1074,15 @@ def _check_text(name, text) -> str:
         raise ValueError(f"{name} holds a lone surrogate {text[e.start]!r} at position {e.start}, "
                          "which is not a character") from None
     return text
+
+
+def _check_init(vocab_size, hidden_size, rng, scale, dtype) -> tuple:
+    """The checked arguments of init_params and lstm_init_params: (V, H, scale, dtype)."""
+    _check_rng(rng)
+    if dtype not in (np.float32, np.float64, "float32", "float64"):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+    return (_check_int("vocab_size", vocab_size), _check_int("hidden_size", hidden_size),
+            _check_number("scale", scale, 0, math.inf, low_open=False), dtype)
 
 
 def _check_vocab(vocab, V=None) -> Vocab:
@@ -1153,6 +1150,9 @@ def _check_arrays(names, arrays, shape) -> None:
 def _check_sequences(params, inputs, targets, state, batched=False):
     """Validate one training example (T ints, or (T, B) when batched); return (inputs, targets)."""
     cell, V, H = _check_model(params)
+    if cell.state_size != len(state):
+        raise ValueError(f"params are {cell.name.upper()} parameters; this function is the "
+                         f"{'LSTM' if len(state) > 1 else 'RNN'}'s")
     inputs, targets = np.asarray(inputs), np.asarray(targets)
     want = 2 if batched else 1
     for name, a in (("inputs", inputs), ("targets", targets)):

@@ -60,10 +60,13 @@ def _read_bounded(path, what: str, max_bytes: int) -> bytes:
     """The bytes of the regular file ``path``, or ValueError if it holds more than max_bytes."""
     try:
         with _open_regular(path, what) as f:
-            raw = f.read(max_bytes + 1)
+            size = os.fstat(f.fileno()).st_size  # checked before reading: no buffer of max_bytes
+            raw = b"" if size > max_bytes else f.read(size + 1)
+            if len(raw) > size:  # it grew while being read
+                raw += f.read(max_bytes + 1 - len(raw))
     except OSError as e:
         raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
-    if len(raw) > max_bytes:
+    if size > max_bytes or len(raw) > max_bytes:
         raise ValueError(f"{what} {str(path)!r} is larger than the limit of {max_bytes:,} bytes")
     return raw
 
