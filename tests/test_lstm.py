@@ -1,28 +1,16 @@
 """Unit tests of the LSTM in charrnn_core: against finite differences, a case worked
-out with scalar arithmetic, the per-sequence version, and the RNN's own machinery."""
+out with scalar arithmetic, the per-sequence version, and the RNN's own machinery.
+(The LSTM's checkpoints are in test_checkpoints.py, its command line in test_cli.py.)"""
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import charrnn_core as core
-from conftest import centered_differences, normwise_error, subprocess_env
+from conftest import centered_differences, lstm_case, normwise_error
 
 NAMES = core.LSTM_PARAM_NAMES
-
-
-def lstm_case(V, H, T, seed, B=None, scale=0.5):
-    """Random LSTM params (weights and biases ~ scale * N(0, 1), so every gate is in its
-    curved range), a sequence and nonzero starting states h, c."""
-    rng = np.random.default_rng(seed)
-    params = {k: scale * rng.standard_normal(s) for k, s in core.lstm_param_shapes(V, H).items()}
-    shape = (T,) if B is None else (T, B)
-    inputs, targets = rng.integers(0, V, size=shape), rng.integers(0, V, size=shape)
-    cols = 1 if B is None else B
-    return params, inputs, targets, 0.5 * rng.standard_normal((H, cols)), rng.standard_normal((H, cols))
 
 
 def fn_for(batched):
@@ -33,6 +21,7 @@ def fn_for(batched):
 
 
 def test_lstm_init_params_shapes_gate_order_and_forget_bias():
+    """lstm_init_params: 4H gate rows i, f, o, g; only the forget gate's bias starts at 1."""
     p = core.lstm_init_params(7, 5, np.random.default_rng(0))
     assert {k: v.shape for k, v in p.items()} == core.lstm_param_shapes(7, 5)
     assert core.lstm_param_shapes(7, 5) == {"Wx": (20, 7), "Wh": (20, 5), "b": (20, 1),
@@ -41,10 +30,11 @@ def test_lstm_init_params_shapes_gate_order_and_forget_bias():
     assert np.all(p["b"][5:10] == 1) and np.all(p["b"][:5] == 0) and np.all(p["b"][10:] == 0)
     assert np.all(p["by"] == 0)
     assert 0.005 < p["Wx"].std() < 0.015
-    assert core.cell_of(p) == "lstm" and core.check_lstm_params(p) == (7, 5)
+    assert core.cell_of(p) == "lstm" and core.check_params(p) == (7, 5)
 
 
 def test_lstm_cell_gates_follow_the_equations():
+    """lstm_cell's gates, c and h equal the equations with sigmoid = 1 / (1 + exp(-z))."""
     # one step written with explicit sigmoid = 1 / (1 + exp(-z)), not the core's tanh form
     params, _, _, h, c = lstm_case(V=3, H=2, T=1, seed=3)
     z = params["Wx"][:, [1]] + params["Wh"] @ h + params["b"]
@@ -56,19 +46,13 @@ def test_lstm_cell_gates_follow_the_equations():
     assert np.allclose(gates, np.vstack([i, f, o, g]), rtol=1e-14)
 
 
-def test_cell_of_names_both_key_sets_for_foreign_params():
-    with pytest.raises(ValueError, match="Wxh.*Wx"):
-        core.cell_of({"Wx": 1, "Whh": 2})
-    rnn = core.init_params(3, 2, np.random.default_rng(0))
-    assert core.cell_of(rnn) == "rnn"
-
-
 # -------------------------------------------------- gradients vs finite differences
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["per-step", "batched"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_lstm_gradient_entry_matches_finite_differences(seed, batched):
+    """Every LSTM gradient entry that is not rounding noise is within 1e-7 (relative) of finite differences."""
     params, inputs, targets, h, c = lstm_case(V=5, H=4, T=6, seed=seed, B=3 if batched else None)
     fn = fn_for(batched)
     _, grads, _, _ = fn(params, inputs, targets, h, c)
@@ -84,6 +68,7 @@ def test_every_lstm_gradient_entry_matches_finite_differences(seed, batched):
 
 @pytest.mark.parametrize("batched", [False, True], ids=["per-step", "batched"])
 def test_lstm_gradients_match_finite_differences_normwise_for_many_seeds(batched):
+    """Over 8 seeds every LSTM gradient is within 1e-8 (norm-wise) of conftest's centred differences."""
     fn = fn_for(batched)
     for seed in range(8):
         params, inputs, targets, h, c = lstm_case(V=4, H=3, T=5, seed=100 + seed,
@@ -96,12 +81,14 @@ def test_lstm_gradients_match_finite_differences_normwise_for_many_seeds(batched
 
 
 def test_grad_check_handles_lstm_params_with_the_state_pair():
+    """grad_check takes LSTM params with the state as the pair (h, c) and passes."""
     params, inputs, targets, h, c = lstm_case(V=4, H=3, T=5, seed=9)
     errors = core.grad_check(params, inputs, targets, (h, c))
     assert set(errors) == set(NAMES) and max(errors.values()) < 1e-6
 
 
 def test_the_cell_gradients_reach_cprev_and_hprev_as_finite_differences_say():
+    """dL/dc_{-1} = f_0 * dL/dc_0, and dhs[t] is the whole gradient reaching h_t, as finite differences say."""
     # dL/dc_{-1} = f_0 * dL/dc_0 (the cell path), and dL/dh_{-1} = Wh^T dz_0
     params, inputs, targets, h, c = lstm_case(V=4, H=3, T=6, seed=21)
     _, cache = core.lstm_forward(params, inputs, targets, h, c)
@@ -180,6 +167,7 @@ def lstm_hand_case():
 
 @pytest.mark.parametrize("batched", [False, True], ids=["per-step", "batched"])
 def test_lstm_loss_and_grads_match_a_case_computed_by_hand(batched):
+    """LSTM loss, every gradient, h_last and c_last equal the chain rule worked out with scalars."""
     params, inputs, targets, h, c, loss, grads, h1, c1 = lstm_hand_case()
     if batched:
         col = lambda s: np.asarray(s)[:, None]  # noqa: E731
@@ -198,6 +186,7 @@ def test_lstm_loss_and_grads_match_a_case_computed_by_hand(batched):
 
 
 def test_h_last_and_c_last_carry_the_sequence_on():
+    """Running 8 steps equals running 5 and then 3 from the returned (h, c); the cell state matters."""
     # running 8 steps at once = running 5, then 3 more from the returned (h, c)
     params, inputs, targets, h, c = lstm_case(V=4, H=3, T=8, seed=5)
     whole, _, h_end, c_end = core.lstm_loss_and_grads(params, inputs, targets, h, c)
@@ -211,6 +200,7 @@ def test_h_last_and_c_last_carry_the_sequence_on():
 
 
 def test_lstm_batch_is_the_sum_of_per_sequence_calls():
+    """An LSTM batch's loss and gradients are the sums over its columns run one at a time."""
     params, inputs, targets, h, c = lstm_case(V=5, H=4, T=7, seed=11, B=3)
     loss, grads, h_last, c_last = core.lstm_loss_and_grads_batch(params, inputs, targets, h, c)
     total, summed = 0.0, {k: 0 for k in NAMES}
@@ -227,6 +217,7 @@ def test_lstm_batch_is_the_sum_of_per_sequence_calls():
 
 
 def test_lstm_loss_and_grads_do_not_modify_their_arguments():
+    """The batched LSTM pass changes neither params nor the states."""
     params, inputs, targets, h, c = lstm_case(V=4, H=3, T=5, seed=2, B=2)
     before = {k: v.copy() for k, v in params.items()}, h.copy(), c.copy()
     core.lstm_loss_and_grads_batch(params, inputs, targets, h, c)
@@ -234,19 +225,17 @@ def test_lstm_loss_and_grads_do_not_modify_their_arguments():
     assert np.array_equal(h, before[1]) and np.array_equal(c, before[2])
 
 
-def test_lstm_functions_refuse_rnn_params_and_bad_states():
-    rnn = core.init_params(4, 3, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="LSTM params"):
-        core.lstm_loss_and_grads(rnn, np.array([0, 1]), np.array([1, 0]),
-                                 np.zeros((3, 1)), np.zeros((3, 1)))
+def test_lstm_functions_refuse_bad_states_and_shapes():
+    """A cprev of the wrong shape and an LSTM Wh that does not fit are named."""
     params, inputs, targets, h, _ = lstm_case(V=4, H=3, T=5, seed=2)
     with pytest.raises(ValueError, match="cprev"):
         core.lstm_loss_and_grads(params, inputs, targets, h, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="Wh"):
-        core.check_lstm_params({**params, "Wh": np.zeros((12, 4))})
+        core.check_params({**params, "Wh": np.zeros((12, 4))})
 
 
 def test_lstm_state_grad_norms_of_the_last_step_pass_the_cell_path():
+    """Forget gates near 1 keep ||dL/dc_t|| going back in time; near 0 it vanishes."""
     # forget gates pinned near 1 (bias 10), no input: ||dL/dc_t|| barely shrinks going back
     rng = np.random.default_rng(0)
     params = core.lstm_init_params(4, 6, rng, forget_bias=10.0)
@@ -264,6 +253,7 @@ def test_lstm_state_grad_norms_of_the_last_step_pass_the_cell_path():
 
 
 def test_lstm_training_lowers_the_loss_and_is_deterministic(tiny_text):
+    """train(cell='lstm') lowers the loss, gives the same params for a seed, and returns (h, c)."""
     run = lambda: core.train(tiny_text, hidden_size=16, num_iters=300, batch_size=4,  # noqa: E731
                              seed=3, cell="lstm")
     a, b = run(), run()
@@ -274,6 +264,7 @@ def test_lstm_training_lowers_the_loss_and_is_deterministic(tiny_text):
 
 
 def test_lstm_training_carries_h_and_c_between_windows(tiny_text):
+    """Two SGD windows written out by hand: the second starts from the first's (h, c)."""
     # the loop written out for two windows: the second starts from the first's (h, c)
     vocab = core.Vocab.from_text(tiny_text)
     result = core.train(tiny_text, hidden_size=5, seq_length=6, num_iters=2, seed=1, clip=None,
@@ -289,6 +280,7 @@ def test_lstm_training_carries_h_and_c_between_windows(tiny_text):
 
 
 def test_train_refuses_a_cell_that_does_not_match_the_params(tiny_text):
+    """train refuses RNN params with cell='lstm' and an unknown cell name."""
     rnn = core.init_params(core.Vocab.from_text(tiny_text).size, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match="RNN parameters but cell='lstm'"):
         core.train(tiny_text, num_iters=1, params=rnn, cell="lstm")
@@ -297,6 +289,7 @@ def test_train_refuses_a_cell_that_does_not_match_the_params(tiny_text):
 
 
 def test_evaluate_an_lstm_with_one_stream_is_the_mean_of_forward_losses():
+    """evaluate(streams=1) of an LSTM is lstm_forward's loss divided by the number of predictions."""
     params, inputs, _, _, _ = lstm_case(V=4, H=3, T=40, seed=8, scale=0.3)
     z = np.zeros((3, 1))
     loss, _ = core.lstm_forward(params, inputs[:-1], inputs[1:], z, z)
@@ -304,6 +297,7 @@ def test_evaluate_an_lstm_with_one_stream_is_the_mean_of_forward_losses():
 
 
 def test_lstm_sampling_at_a_low_temperature_follows_the_forward_pass():
+    """At temperature 0.01 each sampled id is the argmax of lstm_forward's distribution; h alone is refused."""
     # temperature 0.01: each draw is the argmax of the LSTM's own next-character distribution
     params, _, _, _, _ = lstm_case(V=5, H=4, T=1, seed=12, scale=1.0)
     vocab = core.Vocab("abcde")
@@ -315,57 +309,3 @@ def test_lstm_sampling_at_a_low_temperature_follows_the_forward_pass():
     assert all(ids[t + 1] == np.argmax(ps[t]) for t in range(1, len(ids) - 1))
     with pytest.raises(ValueError, match="pair"):
         core.sample(params, z, 0, 3, np.random.default_rng(0))
-
-
-def test_lstm_checkpoint_round_trip_records_the_cell(tmp_path):
-    params, *_ = lstm_case(V=4, H=3, T=1, seed=1)
-    vocab = core.Vocab("abcd")
-    core.save_checkpoint(tmp_path / "m.npz", params, vocab, iteration=5)
-    got, got_vocab, meta = core.load_checkpoint(tmp_path / "m.npz")
-    assert meta == {"cell": "lstm", "iteration": 5} and got_vocab == vocab
-    assert all(np.array_equal(got[k], params[k]) for k in NAMES)
-    rnn = core.init_params(4, 3, np.random.default_rng(0))
-    core.save_checkpoint(tmp_path / "r.npz", rnn, vocab)
-    assert core.load_checkpoint(tmp_path / "r.npz")[2]["cell"] == "rnn"
-    with pytest.raises(ValueError, match="cell='rnn' but params are for cell 'lstm'"):
-        core.save_checkpoint(tmp_path / "x.npz", params, vocab, cell="rnn")
-
-
-def test_old_rnn_checkpoints_without_a_cell_entry_still_load(tmp_path):
-    rnn = core.init_params(4, 3, np.random.default_rng(0))
-    np.savez(tmp_path / "old.npz", chars=np.array("abcd"), meta_iteration=np.array(3), **rnn)
-    params, _, meta = core.load_checkpoint(tmp_path / "old.npz")
-    assert meta == {"iteration": 3} and core.cell_of(params) == "rnn"
-
-
-@pytest.mark.parametrize("case", ["rnn with lstm keys", "lstm with rnn keys", "lstm wrong shape",
-                                  "unknown cell"])
-def test_checkpoints_whose_cell_and_arrays_disagree_are_refused(tmp_path, case):
-    rnn = core.init_params(4, 3, np.random.default_rng(0))
-    lstm = core.lstm_init_params(4, 3, np.random.default_rng(0))
-    arrays, match = {
-        "rnn with lstm keys": ({**rnn, "Wx": lstm["Wx"], "meta_cell": "rnn"}, "other cell's"),
-        "lstm with rnn keys": ({**lstm, "Wxh": rnn["Wxh"], "meta_cell": "lstm"}, "other cell's"),
-        "lstm wrong shape": ({**lstm, "Wh": np.zeros((12, 2)), "meta_cell": "lstm"}, "'Wh'"),
-        "unknown cell": ({**lstm, "meta_cell": "gru"}, "cell 'gru'"),
-    }[case]
-    np.savez(tmp_path / "bad.npz", chars=np.array("abcd"), **arrays)
-    with pytest.raises(ValueError, match=match):
-        core.load_checkpoint(tmp_path / "bad.npz")
-
-
-def test_cli_trains_an_lstm_and_samples_from_its_checkpoint(tmp_path, tiny_text):
-    out = tmp_path / "lstm.npz"
-    env = subprocess_env()
-    run = lambda *a: subprocess.run([sys.executable, "-m", "charrnn_core", *a],  # noqa: E731
-                                    capture_output=True, text=True, env=env, timeout=120)
-    from conftest import TINY
-    r = run("train", "--data", str(TINY), "--cell", "lstm", "--hidden-size", "8", "--iters", "30",
-            "--print-every", "10", "--sample-every", "0", "--train-fraction", "0.9", "--out", str(out))
-    assert r.returncode == 0, r.stderr
-    params, _, meta = core.load_checkpoint(out)
-    assert meta["cell"] == "lstm" and params["Wx"].shape[0] == 32 and "held-out loss" in r.stdout
-    r = run("sample", "--checkpoint", str(out), "--length", "40", "--prime", "T")
-    assert r.returncode == 0 and len(r.stdout.rstrip("\n")) == 41, r.stderr
-    r = run("train", "--data", str(TINY), "--cell", "gru", "--out", str(out))
-    assert r.returncode == 2 and "--cell" in r.stderr
