@@ -9,14 +9,38 @@ STAMP  := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: lab test unit nbval execute mutants bench browser-test corpus checkpoint checkpoint-lstm \
-	recall-sweep clean student student-test book book-test seeds
+	recall-sweep clean student student-test book book-test seeds lock
 
-# Create the virtual environment and install the package with its dependencies.
-$(STAMP): pyproject.toml
+# Create the virtual environment and install exactly the locked versions (every package, with
+# its hashes), then the two modules themselves. `make lock` is how the versions change.
+LOCK        := requirements.lock
+EXTRAS_LOCK := requirements-extras.lock
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The book and the browser tests: the same versions plus Jupyter Book and Playwright.
+EXTRAS_STAMP := $(VENV)/.extras-installed
+$(EXTRAS_STAMP): $(STAMP) $(EXTRAS_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(EXTRAS_LOCK)
+	touch $(EXTRAS_STAMP)
+
+# A deliberate update: resolve both lock files again against today's PyPI (the newest
+# versions that fit pyproject.toml), reinstall, and run the tests. Commit the lock files,
+# and any notebook outputs that `make execute` had to refresh, only when all is green.
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --universal --fork-strategy fewest --generate-hashes --annotation-style line \
+	--custom-compile-command "make lock" --upgrade --quiet
+lock:
+	test -x build/uv/bin/uv || ($(PYTHON) -m venv build/uv && \
+		build/uv/bin/python -m pip install --quiet uv==$(UV_VERSION))
+	build/uv/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+	build/uv/bin/uv pip compile pyproject.toml --extra book --extra browser \
+		--constraint $(LOCK) $(LOCK_FLAGS) -o $(EXTRAS_LOCK)
+	rm -rf $(VENV)
+	$(MAKE) test
 
 lab: $(STAMP)  ## open JupyterLab on the first notebook
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
@@ -49,8 +73,7 @@ mutants: $(STAMP)  ## plant known bugs in copies of the two modules; each must b
 bench: $(STAMP)  ## speed figures for the README
 	$(BIN)/python benchmarks/bench.py
 
-browser-test: $(STAMP)  ## JupyterLab + headless Chromium: run notebooks, move sliders
-	$(BIN)/python -m pip install --quiet playwright
+browser-test: $(EXTRAS_STAMP)  ## JupyterLab + headless Chromium: run notebooks, move sliders
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python tests/e2e/browser_test.py
 
@@ -75,12 +98,8 @@ student-test: student
 # The static book: build/book/_build/html/index.html, from the executed notebooks (no
 # re-execution), readable offline. MathJax comes from the npm registry into build/ (gitignored).
 MATHJAX_VERSION := 3.2.2
-BOOK_STAMP := $(VENV)/.book-installed
 MATHJAX := build/book-vendor/mathjax/tex-chtml.js
 
-$(BOOK_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[book]"
-	touch $(BOOK_STAMP)
 
 $(MATHJAX):
 	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
@@ -88,12 +107,11 @@ $(MATHJAX):
 	rm -rf build/book-vendor/mathjax && mkdir -p build/book-vendor
 	cp -r build/book-npm/node_modules/mathjax/es5 build/book-vendor/mathjax
 
-book: $(BOOK_STAMP) $(MATHJAX)
+book: $(EXTRAS_STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 		--path-output build/book --all --warningiserror --keep-going --quiet
 
 book-test: book  ## the built book in headless Chromium: pages, images, math, no outside request
-	$(BIN)/python -m pip install --quiet playwright
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python tests/e2e/book_test.py
 

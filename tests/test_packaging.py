@@ -28,24 +28,44 @@ def requirement_name(spec):
     return normalise(re.split(r"[\s<>=!~\[;]", spec.strip(), maxsplit=1)[0])
 
 
-def environment_yml_packages(text):
-    """Package names under `dependencies:` (and under a nested `- pip:` list), read with
-    PyYAML, which Jupyter installs (it is not one of our own dependencies)."""
-    yaml = pytest.importorskip("yaml")
-    names = []
-    for item in yaml.safe_load(text)["dependencies"]:
-        items = item["pip"] if isinstance(item, dict) else [item]
-        names += [requirement_name(i) for i in items]
-    return names
+def locked_versions(name):
+    """{package: version} pinned by the lock file ``name`` (every line ``pkg==version ...``)."""
+    text = (REPO / name).read_text(encoding="utf-8")
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", text, re.M)
+    assert pins and text.count("--hash=sha256:") >= len(pins), f"{name}: no pins, or pins without hashes"
+    versions = {}
+    for pkg, version in pins:  # a package may appear twice, for two Python versions
+        versions.setdefault(normalise(pkg), set()).add(version)
+    return versions
 
 
-def test_environment_yml_lists_the_same_packages_as_pyproject():
+def test_every_dependency_is_locked_to_one_version_with_hashes():
+    """requirements.lock pins each of pyproject's dependencies (and what they need) exactly."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pip_names = {requirement_name(s) for s in project["dependencies"]}
-    conda_names = set(environment_yml_packages((REPO / "environment.yml").read_text(
-        encoding="utf-8"))) - {"python", "pip"}
-    assert "numpy" in pip_names
-    assert conda_names == pip_names
+    locked = locked_versions("requirements.lock")
+    for spec in project["dependencies"]:
+        assert len(locked.get(requirement_name(spec), ())) == 1, spec
+    assert {"ipykernel", "nbclient", "jupyter-server"} <= set(locked)  # not just the direct ones
+
+
+def test_the_extras_lock_holds_the_same_versions_plus_the_book_and_the_browser():
+    """make book / browser-test add Jupyter Book and Playwright without moving a locked package."""
+    main, extras = locked_versions("requirements.lock"), locked_versions("requirements-extras.lock")
+    assert {k: v for k, v in extras.items() if k in main} == main
+    assert {"jupyter-book", "playwright", "sphinx"} <= set(extras)
+
+
+def test_make_and_binder_install_the_lock_with_hashes():
+    """The venv of make test, and Binder's environment.yml, install requirements.lock in hash mode."""
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "pip install --quiet --require-hashes -r $(LOCK)" in makefile
+    assert "pip install --quiet --require-hashes -r $(EXTRAS_LOCK)" in makefile
+    assert "LOCK        := requirements.lock" in makefile
+    yaml = pytest.importorskip("yaml")
+    deps = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))["dependencies"]
+    pip = [d["pip"] for d in deps if isinstance(d, dict)]
+    assert pip == [["--require-hashes", "-r requirements.lock"]]
+    assert [d for d in deps if not isinstance(d, dict)] == ["python=3.11", "pip"]
 
 
 def test_pyproject_installs_both_modules():
