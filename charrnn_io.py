@@ -193,10 +193,12 @@ def load_checkpoint(path):
         if set(tensors) != expected:
             raise ValueError(f"holds arrays {sorted(tensors)}, expected {sorted(expected)} (cell {cell.name!r})")
         codes = tensors["chars"]
-        if codes.dtype != np.uint32 or codes.ndim != 1 or codes.size and (
-                codes.max() > 0x10FFFF or np.any((codes >= 0xD800) & (codes <= 0xDFFF))):
-            raise ValueError(f"chars must be a 1-d uint32 array of Unicode code points, got "
-                             f"{codes.dtype} {codes.shape}")
+        if codes.dtype != np.uint32 or codes.ndim != 1:
+            raise ValueError(f"chars must be a 1-d uint32 array of code points, got {codes.dtype} {codes.shape}")
+        bad = codes[(codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))]
+        if bad.size:
+            raise ValueError(f"chars holds {int(bad[0]):#x}, which is not a character (a surrogate, "
+                             "or above U+10FFFF)")
         vocab = core.Vocab("".join(map(chr, codes.tolist())))
         params = {k: tensors[k] for k in cell.param_names}
         meta = check_checkpoint(params, vocab, meta)
