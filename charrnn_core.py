@@ -11,10 +11,8 @@ Files, checkpoints and the command line (``python -m charrnn_core train|sample``
 
 Names follow the math (and the gist). Shapes use these letters:
 
-    V  vocabulary size (number of distinct characters)
-    H  hidden size
-    T  sequence length (time steps unrolled for one update)
-    B  batch size (independent sequences processed side by side)
+    V  vocabulary size (distinct characters)    T  sequence length (steps unrolled per update)
+    H  hidden size                              B  batch size (sequences side by side)
 
     Wxh (H, V)  input  -> hidden     bh (H, 1)  hidden bias
     Whh (H, H)  hidden -> hidden     by (V, 1)  output bias
@@ -40,7 +38,7 @@ if __name__ == "__main__":  # `python -m charrnn_core train|sample`: the command
     sys.exit(charrnn_io.main())
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -88,9 +86,8 @@ class Vocab:
         ids = self._table[np.minimum(codes, len(self._table) - 1)]  # -1: not in the vocabulary
         if ids.size and ids.min() < 0:
             c = text[int(np.argmax(ids < 0))]
-            raise ValueError(
-                f"character {c!r} (U+{ord(c):04X}) is not in the vocabulary of {self.size} characters"
-            )
+            raise ValueError(f"character {c!r} (U+{ord(c):04X}) is not in the vocabulary of "
+                             f"{self.size} characters")
         return ids
 
     def decode(self, ids) -> str:
@@ -628,20 +625,16 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
     measure = rel_error if worst_entry else norm_rel_error
     grads = grad_fn(params, inputs, targets, *state)[1]
     errors = {}
-    for name in params:
-        x = params[name]
-        indices = None
+    for name, x in params.items():
+        at = ...  # the entries checked: all of them, or a sample
         if num_checks is not None and num_checks < x.size:
             candidates = np.arange(x.size)
             if name in ("Wxh", "Wx"):  # entries in the columns of the input characters
                 candidates = candidates.reshape(x.shape)[:, np.unique(inputs)].ravel()
-            flat = candidates[rng.choice(candidates.size, size=min(num_checks, candidates.size),
-                                         replace=False)]
-            indices = [np.unravel_index(i, x.shape) for i in flat]
-        num = numerical_gradient(lambda: grad_fn(params, inputs, targets, *state)[0], x, h, indices)
-        ana = grads[name] if indices is None else np.array([grads[name][i] for i in indices])
-        num = num if indices is None else np.array([num[i] for i in indices])
-        errors[name] = measure(ana, num)
+            at = np.unravel_index(rng.choice(candidates, min(num_checks, candidates.size), replace=False), x.shape)
+        num = numerical_gradient(lambda: grad_fn(params, inputs, targets, *state)[0], x, h,
+                                 None if at is ... else list(zip(*at)))
+        errors[name] = measure(grads[name][at], num[at])
     return errors
 
 
@@ -743,15 +736,12 @@ def batch_streams(data: np.ndarray, batch_size: int, seq_length: int) -> np.ndar
     Column b is data[b * (N // B) : (b + 1) * (N // B)]; each stream keeps its own
     hidden state in training, as in char-rnn. B = 1 is the gist's single pass.
     """
-    batch_size = _check_int("batch_size", batch_size)
-    seq_length = _check_int("seq_length", seq_length)
+    batch_size, seq_length = _check_int("batch_size", batch_size), _check_int("seq_length", seq_length)
     data = _check_ids("data", data, np.iinfo(np.int64).max, min_len=0)
     n = len(data) // batch_size
     if n < seq_length + 1:
-        raise ValueError(
-            f"the text ({len(data)} characters) is too short for batch_size={batch_size} "
-            f"streams of seq_length + 1 = {seq_length + 1} characters"
-        )
+        raise ValueError(f"the text ({len(data)} characters) is too short for batch_size={batch_size} "
+                         f"streams of seq_length + 1 = {seq_length + 1} characters")
     return data[: n * batch_size].reshape(batch_size, n).T
 
 
@@ -930,15 +920,18 @@ def ngram_counts(ids, n: int, vocab_size: int) -> NGramCounts:
     if n * math.log2(vocab_size) >= 62:  # without computing vocab_size ** n
         raise ValueError(f"n={n} is too large for vocab_size={vocab_size}: codes would overflow")
     ids = _check_ids("ids", ids, vocab_size, min_len=n)
-    tables = []
-    for j in range(n):
-        windows = np.lib.stride_tricks.sliding_window_view(ids, j + 1)  # (N - j, j + 1)
-        codes = windows @ vocab_size ** np.arange(j, -1, -1, dtype=np.int64)
-        pairs, pair_counts = np.unique(codes, return_counts=True)
-        contexts, which = np.unique(pairs // vocab_size, return_inverse=True)
-        tables.append((pairs, pair_counts, contexts,
-                       np.bincount(which, weights=pair_counts).astype(np.int64), np.bincount(which)))
+    windows = [np.lib.stride_tricks.sliding_window_view(ids, j + 1) for j in range(n)]  # (N - j, j + 1)
+    tables = [_count_table(w @ vocab_size ** np.arange(j, -1, -1, dtype=np.int64), vocab_size)
+              for j, w in enumerate(windows)]
     return NGramCounts(n, vocab_size, *map(tuple, zip(*tables)))
+
+
+def _count_table(codes, V) -> tuple:
+    """(pairs, pair_counts, contexts, context_counts, context_types) of pair codes with repeats."""
+    pairs, pair_counts = np.unique(codes, return_counts=True)
+    contexts, which = np.unique(pairs // V, return_inverse=True)
+    return pairs, pair_counts, contexts, np.bincount(which, weights=pair_counts).astype(np.int64), \
+        np.bincount(which)
 
 
 def _lookup(keys, values, queries) -> np.ndarray:
@@ -965,14 +958,19 @@ def _ngram_target_probs(counts: NGramCounts, history, known, targets, n, smoothi
             p[rows] = (seen + k) / (total + k * V)  # an unseen context: (0 + k) / (0 + kV) = 1/V
         return p
     # interpolated absolute discounting: take `discount` off every seen count of a context and
-    # give what it frees to the next-shorter context's estimate, from 1/V up to n-1 characters
+    # give what it frees to the next-shorter context's estimate, from 1/V up to n-1 characters.
+    # Kneser-Ney counts, below the top order, how many distinct characters came before a string.
     p = np.full(len(targets), 1.0 / V)
     for j in range(n):
         ctx = history[:, history.shape[1] - j:] @ V ** np.arange(j - 1, -1, -1, dtype=np.int64)
-        total = _lookup(counts.contexts[j], counts.context_counts[j], ctx)
+        table = [getattr(counts, f.name)[j] for f in fields(counts)[2:]]  # pairs .. context_types
+        if smoothing == "kneser-ney" and j < n - 1:  # the suffix of each distinct (j+2)-gram, once
+            table = _count_table(counts.pairs[j + 1] % V ** (j + 1), V)
+        pairs, pair_counts, contexts, context_counts, context_types = table
+        total = _lookup(contexts, context_counts, ctx)
         use = (total > 0) & (known >= j)  # a context never seen leaves the shorter one's estimate
-        seen = _lookup(counts.pairs[j], counts.pair_counts[j], ctx * V + targets)
-        types = _lookup(counts.contexts[j], counts.context_types[j], ctx)
+        seen = _lookup(pairs, pair_counts, ctx * V + targets)
+        types = _lookup(contexts, context_types, ctx)
         mixed = (np.maximum(seen - discount, 0) + discount * types * p) / np.maximum(total, 1)
         p = np.where(use, mixed, p)
     return p
@@ -990,6 +988,8 @@ def ngram_probs(counts: NGramCounts, context, n: int | None = None, smoothing: s
     - "interpolated" (absolute discounting): p_j(c) = (max(count(ctx_j c) - d, 0)
       + d * types(ctx_j) * p_{j-1}(c)) / count(ctx_j), where ctx_j is the last j
       characters, p_{-1} = 1/V, and a context never seen keeps p_{j-1}.
+    - "kneser-ney" (interpolated): the same, but below the top order count(s) is the number of
+      distinct characters seen before the string s (how many contexts it continues).
     """
     n, k, discount = _check_ngram_options(counts, n, smoothing, k, discount)
     V = counts.vocab_size
@@ -1184,7 +1184,7 @@ def _check_ngram_options(counts, n, smoothing, k, discount) -> tuple[int, float,
     if not isinstance(counts, NGramCounts):
         raise TypeError(f"counts must be an NGramCounts (from ngram_counts), got {type(counts).__name__}")
     n = _check_int("n", counts.n if n is None else n, 1, counts.n)
-    _check_choice("smoothing", smoothing, ("interpolated", "add-k"))
+    _check_choice("smoothing", smoothing, ("interpolated", "kneser-ney", "add-k"))
     return n, _check_number("k", k), \
         _check_number("discount", discount, 0, 1, low_open=True)
 

@@ -69,7 +69,24 @@ def test_interpolated_matches_counts_worked_by_hand():
                         -(math.log(0.9) + math.log(0.55)) / 2, rel_tol=1e-12)
 
 
-@pytest.mark.parametrize("smoothing", ["interpolated", "add-k"])
+def test_kneser_ney_matches_counts_worked_by_hand():
+    """Interpolated Kneser-Ney: the lower order counts the distinct characters before a string."""
+    counts = core.ngram_counts([0, 1, 2, 1], 2, 3)   # "abcb": bigrams ab, bc, cb, once each
+    d = 0.5
+    # unigram as the lower order: continuation counts N(. a) = 0, N(. b) = 2 (ab, cb), N(. c) = 1,
+    # 3 in all, 2 types: a: (0 + 0.5 * 2 / 3) / 3 = 1/9, b: (1.5 + 1/3) / 3 = 11/18, c: (0.5 + 1/3) / 3
+    lower = np.array([1 / 9, 11 / 18, 5 / 18])
+    # after b (seen once, followed by c): c: (0.5 + 0.5 * 5/18) / 1, a: 0.5 / 9, b: 0.5 * 11/18
+    assert np.allclose(core.ngram_probs(counts, [1], smoothing="kneser-ney", discount=d),
+                       [0.5 * lower[0], 0.5 * lower[1], 0.5 + 0.5 * lower[2]], rtol=1e-12, atol=0)
+    # absolute discounting uses the raw counts instead (a 1, b 2, c 1): after b, c gets 0.5 + 0.5 / 4
+    assert np.allclose(core.ngram_probs(counts, [1], discount=d), [0.125, 0.25, 0.625])
+    # the top order of a unigram model is counted as usual: a 1, b 2, c 1 of 4
+    assert np.allclose(core.ngram_probs(counts, [], n=1, smoothing="kneser-ney", discount=d),
+                       core.ngram_probs(counts, [], n=1, discount=d))
+
+
+@pytest.mark.parametrize("smoothing", ["interpolated", "kneser-ney", "add-k"])
 @pytest.mark.parametrize("n", [1, 2, 4])
 def test_probabilities_sum_to_one_for_seen_and_unseen_contexts(tiny, smoothing, n):
     """For every order and smoothing, p is positive and sums to 1, also after an unseen context."""
