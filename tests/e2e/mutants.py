@@ -176,7 +176,7 @@ MUTANTS = {
         (IO, "load_checkpoint", "if set(tensors) != expected:", "if not expected <= set(tensors):"),
     ],
     "files: size cap skipped when reading (text and checkpoints)": [
-        (IO, "_read_bounded", "if len(raw) > max_bytes:", "if False:"),
+        (IO, "_read_bounded", "if size > max_bytes or len(raw) > max_bytes:", "if False:"),
     ],
 }
 
