@@ -124,6 +124,12 @@ MUTANTS = {
     "n-gram add-k without k V in the denominator": [
         (CORE, "_ngram_target_probs", "(seen + k) / (total + k * V)", "(seen + k) / (total + k)"),
     ],
+    "n-gram Kneser-Ney with raw counts for the lower orders": [
+        (CORE, "_ngram_target_probs", 'if smoothing == "kneser-ney" and j < n - 1:', "if False:"),
+    ],
+    "n-gram Kneser-Ney continuation counts with the last character dropped, not the first": [
+        (CORE, "_ngram_target_probs", "counts.pairs[j + 1] % V ** (j + 1)", "counts.pairs[j + 1] // V"),
+    ],
     "n-gram context includes the character to predict": [
         (CORE, "ngram_target_probs", "[1:len(ids), : n - 1]", "[1:len(ids), 1:n]"),
     ],
