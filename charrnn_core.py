@@ -631,7 +631,8 @@ def grad_check(params, inputs, targets, hprev, num_checks=None, rng=None, h=1e-5
             candidates = np.arange(x.size)
             if name in ("Wxh", "Wx"):  # entries in the columns of the input characters
                 candidates = candidates.reshape(x.shape)[:, np.unique(inputs)].ravel()
-            at = np.unravel_index(rng.choice(candidates, min(num_checks, candidates.size), replace=False), x.shape)
+            sample = rng.choice(candidates, min(num_checks, candidates.size), replace=False)
+            at = np.unravel_index(sample, x.shape)
         num = numerical_gradient(lambda: grad_fn(params, inputs, targets, *state)[0], x, h,
                                  None if at is ... else list(zip(*at)))
         errors[name] = measure(grads[name][at], num[at])
@@ -1040,7 +1041,7 @@ def _check_int(name, value, low=1, high=None) -> int:
             else {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}"))
     if (isinstance(value, (bool, np.bool_, np.timedelta64)) or not isinstance(value, (int, np.integer))
             or not (low <= value and (high is None or value <= high))):
-        raise _bad(name, value, kind)
+        raise ValueError(f"{name} must be {kind}, got {_describe(value)}")
     return int(value)  # a Python int: NumPy scalars would wrap around in later arithmetic
 
 
@@ -1055,7 +1056,7 @@ def _check_number(name, value, low=0, high=math.inf, low_open=True) -> float:
     except OverflowError:  # an int beyond float's range
         v = math.inf
     if not (math.isfinite(v) and (v > low if low_open else v >= low) and v <= high):
-        raise _bad(name, value, kind)
+        raise ValueError(f"{name} must be {kind}, got {_describe(value)}")
     return v
 
 
@@ -1108,8 +1109,9 @@ def _check_ids(name, ids, vocab_size, min_len=1) -> np.ndarray:
     if ids.ndim != 1 or len(ids) < min_len or (ids.size and ids.dtype.kind not in "iu"):
         raise ValueError(f"{name} must be a 1-d array of at least {min_len} ints, "
                          f"got {ids.dtype} {ids.shape}")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
+    bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}] is {ids[bad[0]]}, outside the ids [0, {vocab_size})")
     return ids.astype(np.int64)
 
 
@@ -1195,6 +1197,3 @@ def _describe(value) -> str:
         return f"{value.dtype} array of shape {value.shape}"
     return repr(value) if isinstance(value, (int, float, np.number, str, np.bool_)) else type(value).__name__
 
-
-def _bad(name, value, expected) -> ValueError:
-    return ValueError(f"{name} must be {expected}, got {_describe(value)}")

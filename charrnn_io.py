@@ -183,9 +183,9 @@ def load_checkpoint(path):
         if not isinstance(meta, dict):
             raise ValueError(f"its metadata is a JSON {type(meta).__name__}, expected an object")
     except (safetensors.SafetensorError, ValueError, TypeError, RecursionError) as e:
-        if not str(e).startswith(("cannot read", "checkpoint")):
-            e = f"not a safetensors checkpoint ({e})"
-        raise ValueError(f"cannot read checkpoint {str(path)!r}: {e}") from None
+        if str(e).startswith(("cannot read checkpoint", "checkpoint")):  # names the path already
+            raise ValueError(str(e)) from None
+        raise ValueError(f"cannot read checkpoint {str(path)!r}: not a safetensors checkpoint ({e})") from None
     try:
         meta = check_meta(meta)
         cell = core.CELLS[meta.get("cell", "rnn")]

@@ -281,10 +281,10 @@ def test_encoding_an_unknown_character_shows_it():
 
 
 def test_decoding_an_id_out_of_range_names_the_range():
-    """decode([0, 4]) and decode([-1]) with V=4: the message gives the range [0, 4)."""
-    with pytest.raises(ValueError, match=r"ids holds ids outside \[0, 4\)"):
+    """decode([0, 4]) and decode([-1]) with V=4: the message names the bad id, its place and the range."""
+    with pytest.raises(ValueError, match=r"ids\[1\] is 4, outside the ids \[0, 4\)"):
         VOCAB.decode([0, 4])
-    with pytest.raises(ValueError, match=r"ids holds ids outside \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"ids\[0\] is -1, outside the ids \[0, 4\)"):
         VOCAB.decode([-1])
 
 
@@ -362,7 +362,7 @@ def test_inputs_that_are_not_ints_or_are_empty():
 def test_evaluate_names_bad_ids():
     """Too few, float, out-of-range or 2-d ids for evaluate: a ValueError starting with 'ids'."""
     for bad in (IDS[:1], IDS.astype(float), np.array([0, 6]), IDS.reshape(2, 4)):
-        with pytest.raises(ValueError, match="^ids "):
+        with pytest.raises(ValueError, match=r"^ids[ []"):
             core.evaluate(RNN, bad)
 
 
