@@ -2,10 +2,11 @@
 
     python experiments/recall_sweep.py [--out checkpoints/recall-sweep.json]
 
-Each run is ``nbtools.train_recall`` (notebook 07's task and training loop: 500 updates
-of 32 fresh sequences, global-norm clip 5, Adagrad) scored by ``nbtools.recall_accuracy``
-on 600 fresh sequences. Deterministic: the same accuracies and answers come out on every machine with the
-same NumPy. Takes about a minute on one core; notebook 10 loads the result.
+Each run is ``nbtools.train_recall`` (notebook 07's recall task and training loop: 500
+updates of 32 fresh sequences, global-norm clip 5, Adagrad) scored by
+``nbtools.recall_accuracy`` on 600 fresh sequences (``run_one``). Deterministic: the
+same accuracies and answers come out on every machine with the same NumPy. Takes about
+a minute on one core; notebook 10 loads the result.
 Besides the accuracy it stores what each model answers at the "?" for each symbol
 (``nbtools.recall_answers``) and the training time of every run.
 """
@@ -16,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "notebooks"))
 import nbtools  # noqa: E402
@@ -24,6 +27,16 @@ MODELS = {"rnn H=16": ("rnn", 16), "rnn H=32": ("rnn", 32), "lstm H=16": ("lstm"
 GAPS = (10, 20, 40)
 LEARNING_RATES = (0.05, 0.1)
 SEEDS = (0, 1, 2, 3, 4)
+
+
+def run_one(cell: str, hidden_size: int, learning_rate: float, k: int, seed: int):
+    """One entry of the sweep: (accuracy, answers (3, V) as lists, training seconds)."""
+    t0 = time.perf_counter()
+    params = nbtools.train_recall(k, cell, seed=seed, hidden_size=hidden_size, learning_rate=learning_rate)
+    seconds = round(time.perf_counter() - t0, 2)
+    accuracy = nbtools.recall_accuracy(params, k, np.random.default_rng([1000 + seed, k]))
+    answers = nbtools.recall_answers(params, k, np.random.default_rng([1000 + seed, k])).tolist()
+    return accuracy, answers, seconds
 
 
 def main(argv=None) -> int:
@@ -37,11 +50,10 @@ def main(argv=None) -> int:
             for k in GAPS:
                 accs, answers, seconds = [], [], []
                 for seed in SEEDS:
-                    t0 = time.perf_counter()
-                    params = nbtools.train_recall(k, cell, seed=seed, hidden_size=H, learning_rate=lr)
-                    seconds.append(round(time.perf_counter() - t0, 2))
-                    accs.append(nbtools.recall_accuracy(params, k, np.random.default_rng([1000 + seed, k])))
-                    answers.append(nbtools.recall_answers(params, k, np.random.default_rng([1000 + seed, k])).tolist())
+                    accuracy, answer, sec = run_one(cell, H, lr, k, seed)
+                    accs.append(accuracy)
+                    answers.append(answer)
+                    seconds.append(sec)
                 runs.append({"model": name, "cell": cell, "hidden_size": H, "learning_rate": lr,
                              "fillers": k, "accuracy": accs, "answers": answers,
                              "train_seconds": seconds})

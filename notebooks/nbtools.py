@@ -1,8 +1,19 @@
-"""What several notebooks share: exercise checking, the bundled data, small helpers, plot style.
+"""What several notebooks share, by concern: exercise grading, data, numbers, figures, the recall task.
 
-The model itself lives in ``charrnn_core``; this module holds only the notebooks' own
-plumbing, so that each notebook keeps just the code a learner should read. It is
-tested in ``tests/test_nbtools.py``.
+The model itself lives in ``charrnn_core`` and the file plumbing in ``charrnn_io``; this
+module holds only the notebooks' own helpers, so that each notebook keeps just the code a
+learner should read. It calls the core for the model (a step of either cell, the gradient
+check's error measure, clipping) rather than writing it again. Tested in
+``tests/test_nbtools.py`` and ``tests/test_nbtools_recall.py``.
+
+    exercise grading   exercise, WrongAnswer, call, compare, compare_all, compare_normwise,
+                       grade_rnn_step, grade_softmax_loss_grad, grade_bptt_step
+    data               ROOT, CORPUS, CHECKPOINT, load_corpus, load_pretrained, held_out_text
+    numbers            moving_average, spectral_radius, sigma_max, perplexity, counted, flat,
+                       cosine, clipping_curves, error_table
+    figures            style, show_matrix, draw_unrolled_rnn, error_heatmap, plot_clipping
+    the recall task    RECALL_*, recall_batch, last_logits, recall_accuracy, train_recall,
+                       recall_answers (notebooks 07 and 10)
 
 Exercises. Every checker is a function decorated with ``@exercise("Exercise 1")``:
 
@@ -29,25 +40,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import charrnn_core as core
+import charrnn_io
 
 
-def _find_root() -> Path:
-    """The folder that holds data/ and checkpoints/: the one above this file (notebooks/, or
-    student/ inside the repository), else the one holding charrnn_core (a student edition
-    handed out on its own ships the core, data/ and checkpoints/ beside the notebooks)."""
-    above = Path(__file__).resolve().parents[1]
-    for root in (above, Path(core.__file__).resolve().parent):
-        if (root / "data" / "shakespeare.txt").is_file():
-            return root
-    return above
-
-
-ROOT = _find_root()
-CORPUS = ROOT / "data" / "shakespeare.txt"
-CHECKPOINT = ROOT / "checkpoints" / "shakespeare-h100.npz"
-
-
-# ------------------------------------------------------------------------ exercises
+# ------------------------------------------------------------------ exercise grading
 
 
 class WrongAnswer(AssertionError):
@@ -79,7 +75,6 @@ def exercise(title: str):
 
     return wrap
 
-
 def call(fn, *args, what: str = "your function"):
     """Call a learner's function; an error inside it becomes one WrongAnswer naming it.
 
@@ -92,7 +87,6 @@ def call(fn, *args, what: str = "your function"):
         raise
     except Exception as e:  # noqa: BLE001 - any mistake in the learner's code
         raise WrongAnswer(f"{what} raised {type(e).__name__}: {e}") from None
-
 
 def compare(name: str, got, expected, tol: float = 1e-7) -> None:
     """Raise WrongAnswer if ``got`` differs from ``expected`` in shape or by rel_error > tol."""
@@ -109,7 +103,6 @@ def compare(name: str, got, expected, tol: float = 1e-7) -> None:
     if err > tol:
         raise WrongAnswer(f"{name}: relative error {err:.1e} (needs < {tol:.0e})")
 
-
 def compare_all(got: dict, expected: dict, tol: float = 1e-7) -> None:
     """``compare`` every entry of two dicts; one WrongAnswer listing every wrong entry."""
     if not isinstance(got, dict) or set(got) != set(expected):
@@ -124,76 +117,13 @@ def compare_all(got: dict, expected: dict, tol: float = 1e-7) -> None:
     if wrong:
         raise WrongAnswer("; ".join(wrong))
 
+def compare_normwise(name: str, got, expected, tol: float = core.GRAD_CHECK_TOL) -> None:
+    """Like ``compare``, but with ``core.norm_rel_error``: for checks against finite differences.
 
-# ------------------------------------------------------------------------ data
-
-
-def load_corpus():
-    """The bundled Shakespeare: (text, vocab over the whole text)."""
-    text = core.load_text(CORPUS)
-    return text, core.Vocab.from_text(text)
-
-
-def load_pretrained():
-    """The shipped checkpoint (trained on the first 90 % of the corpus): (params, vocab, meta)."""
-    return core.load_checkpoint(CHECKPOINT)
-
-
-def held_out_text(text: str) -> str:
-    """The last 10 % of the corpus: text the shipped checkpoint never trained on."""
-    return core.split_text(text, 0.9)[1]
-
-
-# ------------------------------------------------------------------------ numbers
-
-
-def moving_average(x, n: int = 25) -> np.ndarray:
-    """Mean of each run of n consecutive values: (len(x) - n + 1,)."""
-    return np.convolve(np.asarray(x, dtype=float), np.ones(n) / n, mode="valid")
-
-
-def spectral_radius(W) -> float:
-    """Largest |eigenvalue| of a square matrix W (H, H)."""
-    return float(np.max(np.abs(np.linalg.eigvals(W))))
-
-
-def perplexity(nats_per_char: float) -> float:
-    """exp(loss per character): the number of equally likely characters it amounts to."""
-    return math.exp(nats_per_char)
-
-
-# ------------------------------------------------------------------------ plots
-
-
-def style() -> None:
-    """The series' plot style: small figures at a screen-friendly resolution."""
-    plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False,
-                         "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
-
-
-# --- notebooks 00-04
-
-
-def norm_rel_error(a, b) -> float:
-    """Norm-wise relative error ||a - b|| / (||a|| + ||b||) of two arrays (0 when both are 0).
-
-    Unlike ``charrnn_core.rel_error`` (the worst single entry), one tiny entry whose
-    finite-difference estimate is mostly rounding noise cannot dominate it, so it is the
-    error to compare with a gradient check's threshold (notebook 04 shows why).
+    The default ``tol`` is the series' pass rule for a gradient check, ``core.GRAD_CHECK_TOL``.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
-
-
-GRAD_CHECK_TOL = 1e-7
-"""Pass line of a gradient check, norm-wise (``norm_rel_error``): the threshold notebooks 03-05 state."""
-
-
-def compare_normwise(name: str, got, expected, tol: float = GRAD_CHECK_TOL) -> None:
-    """Like ``compare``, but with ``norm_rel_error``: for checks against finite differences."""
     compare(name, got, expected, tol=math.inf)       # shape and finiteness, with the same messages
-    err = norm_rel_error(got, expected)
+    err = core.norm_rel_error(got, expected)
     if err > tol:
         raise WrongAnswer(f"{name}: relative error {err:.1e} against finite differences (needs < {tol:.0e})")
 
@@ -205,17 +135,14 @@ def _random_model(rng, V, H, scale=0.5):
     params["by"] = scale * rng.standard_normal((V, 1))
     return params
 
-
 def _copy(params):
     return {k: v.copy() for k, v in params.items()}
-
 
 def _with_context(context, check):
     try:
         check()
     except WrongAnswer as e:
         raise WrongAnswer(f"{e}  [{context}]") from None
-
 
 def grade_rnn_step(rnn_step, rng, trials: int = 3) -> None:
     """Grade ``rnn_step(params, ix, h_prev, target) -> (h (H, 1), p (V, 1), loss)``.
@@ -236,7 +163,6 @@ def grade_rnn_step(rnn_step, rng, trials: int = 3) -> None:
         _with_context(f"a random model with V={V}, H={H}, input {ix}, target {target}",
                       lambda: compare_all({"h": got[0], "p": got[1], "loss": got[2]},
                                           {"h": hs[0], "p": ps[0], "loss": np.float64(loss)}, tol=1e-9))
-
 
 def grade_softmax_loss_grad(fn, rng, trials: int = 3) -> None:
     """Grade ``fn(ys, targets) -> (loss, dys)`` for a window of logits ys (V, T).
@@ -269,7 +195,6 @@ def grade_softmax_loss_grad(fn, rng, trials: int = 3) -> None:
             numeric = core.numerical_gradient(window_loss, ys)
             _with_context(context, lambda: compare_normwise("dys", got[1], numeric))
 
-
 def grade_bptt_step(bptt_step, rng) -> None:
     """Grade one iteration of the gist's backward loop.
 
@@ -286,6 +211,8 @@ def grade_bptt_step(bptt_step, rng) -> None:
     h_prev, g = 0.5 * rng.standard_normal((H, 1)), 0.5 * rng.standard_normal((H, 1))
     ix, target = int(rng.integers(V)), int(rng.integers(V))
 
+    # The RNN step is written out here on purpose (not core.rnn_step): part 1 grades against
+    # finite differences of this independent copy, so a bug in the core cannot hide one here.
     def step_loss():
         h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
         p = core.softmax(params["Why"] @ h + params["by"])
@@ -303,10 +230,10 @@ def grade_bptt_step(bptt_step, rng) -> None:
         compare_all({"dhnext (returned)": got, **{n: grads[n] for n in names}},
                     {"dhnext (returned)": expected["dhnext"], **{n: expected[n] for n in names}},
                     tol=math.inf)
-        wrong = [f"{n}: relative error {norm_rel_error(grads[n], expected[n]):.1e}" for n in names
-                 if norm_rel_error(grads[n], expected[n]) > GRAD_CHECK_TOL]
-        if norm_rel_error(got, expected["dhnext"]) > GRAD_CHECK_TOL:
-            wrong.append(f"dhnext (returned): relative error {norm_rel_error(got, expected['dhnext']):.1e}")
+        wrong = [f"{n}: relative error {core.norm_rel_error(grads[n], expected[n]):.1e}" for n in names
+                 if core.norm_rel_error(grads[n], expected[n]) > core.GRAD_CHECK_TOL]
+        if core.norm_rel_error(got, expected["dhnext"]) > core.GRAD_CHECK_TOL:
+            wrong.append(f"dhnext (returned): relative error {core.norm_rel_error(got, expected['dhnext']):.1e}")
         if wrong:
             raise WrongAnswer("; ".join(wrong) + " (against finite differences)")
 
@@ -330,6 +257,112 @@ def grade_bptt_step(bptt_step, rng) -> None:
     _with_context(f"the whole loop over T={T} steps",
                   lambda: compare_normwise("dhnext (dL/dhprev)", dhnext, numeric))
 
+# ------------------------------------------------------------------------------ data
+
+
+def _find_root() -> Path:
+    """The folder that holds data/ and checkpoints/: the one above this file (notebooks/, or
+    student/ inside the repository), else the one holding charrnn_core (a student edition
+    handed out on its own ships the core, data/ and checkpoints/ beside the notebooks)."""
+    above = Path(__file__).resolve().parents[1]
+    for root in (above, Path(core.__file__).resolve().parent):
+        if (root / "data" / "shakespeare.txt").is_file():
+            return root
+    return above
+
+
+ROOT = _find_root()
+CORPUS = ROOT / "data" / "shakespeare.txt"
+CHECKPOINT = ROOT / "checkpoints" / "shakespeare-h100.safetensors"   # the shipped RNN, H = 100
+
+
+def load_corpus():
+    """The bundled Shakespeare: (text, vocab over the whole text)."""
+    text = charrnn_io.load_text(CORPUS)
+    return text, core.Vocab.from_text(text)
+
+
+def load_pretrained():
+    """The shipped checkpoint (trained on the first 90 % of the corpus): (params, vocab, meta)."""
+    return charrnn_io.load_checkpoint(CHECKPOINT)
+
+
+def held_out_text(text: str) -> str:
+    """The last 10 % of the corpus: text the shipped checkpoint never trained on."""
+    return core.split_text(text, 0.9)[1]
+
+# --------------------------------------------------------------------------- numbers
+
+
+def moving_average(x, n: int = 25) -> np.ndarray:
+    """Mean of each run of n consecutive values: (len(x) - n + 1,)."""
+    return np.convolve(np.asarray(x, dtype=float), np.ones(n) / n, mode="valid")
+
+def spectral_radius(W) -> float:
+    """Largest |eigenvalue| of a square matrix W (H, H)."""
+    return float(np.max(np.abs(np.linalg.eigvals(W))))
+
+def sigma_max(W) -> float:
+    """Largest singular value of W (H, H): the most W can stretch a vector, ||W v|| <= sigma_max ||v||."""
+    return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
+
+def perplexity(nats_per_char: float) -> float:
+    """exp(loss per character): the number of equally likely characters it amounts to."""
+    return math.exp(nats_per_char)
+
+def counted(f):
+    """f with a call counter: ``g = counted(f)``, then ``g.calls`` is how often g ran."""
+
+    @functools.wraps(f)
+    def g(*args, **kwargs):
+        g.calls += 1
+        return f(*args, **kwargs)
+
+    g.calls = 0
+    return g
+
+def flat(grads: dict, names=core.PARAM_NAMES) -> np.ndarray:
+    """Every entry of every gradient in one vector (n,), in ``names`` order."""
+    return np.concatenate([np.asarray(grads[k], dtype=float).ravel() for k in names])
+
+def cosine(a, b) -> float:
+    """cos of the angle between two vectors of the same shape: a.b / (|a| |b|)."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    return float(a @ b / math.sqrt(float(a @ a) * float(b @ b)))
+
+def clipping_curves(G, thresholds) -> dict:
+    """For a flat gradient G (n,): cosine with G after elementwise and after global-norm
+    clipping at each threshold (the core's ``clip_elementwise`` and ``clip_global_norm``),
+    and the fraction of entries elementwise clipping cuts."""
+    G = np.asarray(G, dtype=float)
+    return {"elementwise": np.array([cosine(G, _clip(G, c, "elementwise")) for c in thresholds]),
+            "global": np.array([cosine(G, _clip(G, c, "global")) for c in thresholds]),
+            "cut": np.array([np.mean(np.abs(G) > c) for c in thresholds])}
+
+
+def _clip(G, threshold, mode):
+    """A flat gradient G (n,) clipped by the core, which takes a dict of arrays: ``{"g": G}``."""
+    if mode == "elementwise":
+        return core.clip_elementwise({"g": G}, threshold)["g"]
+    return core.clip_global_norm({"g": G}, threshold)[0]["g"]
+
+
+def error_table(rows: dict, names=core.PARAM_NAMES) -> str:
+    """Text table of per-parameter errors: rows {label: {name: error}}, one column per name."""
+    width = max(len(label) for label in rows) + 2
+    lines = [" " * width + "".join(f"{k:>9s}" for k in names) + "      max"]
+    for label, errs in rows.items():
+        lines.append(f"{label:{width}s}" + "".join(f"{errs[k]:9.0e}" for k in names)
+                     + f"{max(errs[k] for k in names):9.0e}")
+    return "\n".join(lines)
+
+# --------------------------------------------------------------------------- figures
+
+
+def style() -> None:
+    """The series' plot style: small figures at a screen-friendly resolution."""
+    plt.rcParams.update({"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False,
+                         "axes.grid": True, "grid.alpha": 0.3, "legend.fontsize": 8})
 
 def show_matrix(ax, M, title, xlabels=None, ylabels=None, highlight_col=None, vmax=None,
                 binary=False, fmt="{:g}"):
@@ -353,7 +386,6 @@ def show_matrix(ax, M, title, xlabels=None, ylabels=None, highlight_col=None, vm
     ax.grid(False)
     if highlight_col is not None:
         ax.add_patch(plt.Rectangle((highlight_col - 0.5, -0.5), 1, M.shape[0], fill=False, lw=3, ec="k"))
-
 
 def draw_unrolled_rnn(T_show: int = 4, focus: int = 1):
     """The RNN unrolled over T_show steps: boxes x_t, h_t, y_t; the two arrows leaving h_focus in red.
@@ -408,32 +440,7 @@ def draw_unrolled_rnn(T_show: int = 4, focus: int = 1):
     fig.tight_layout()
     return fig
 
-# --- notebooks 05-06
-
-
-def counted(f):
-    """f with a call counter: ``g = counted(f)``, then ``g.calls`` is how often g ran."""
-
-    @functools.wraps(f)
-    def g(*args, **kwargs):
-        g.calls += 1
-        return f(*args, **kwargs)
-
-    g.calls = 0
-    return g
-
-
-def error_table(rows: dict, names=core.PARAM_NAMES) -> str:
-    """Text table of per-parameter errors: rows {label: {name: error}}, one column per name."""
-    width = max(len(label) for label in rows) + 2
-    lines = [" " * width + "".join(f"{k:>9s}" for k in names) + "      max"]
-    for label, errs in rows.items():
-        lines.append(f"{label:{width}s}" + "".join(f"{errs[k]:9.0e}" for k in names)
-                     + f"{max(errs[k] for k in names):9.0e}")
-    return "\n".join(lines)
-
-
-def error_heatmap(ax, rows, cols, values, title, passmark=1e-7, fail=1e-3):
+def error_heatmap(ax, rows, cols, values, title, passmark=core.GRAD_CHECK_TOL, fail=1e-3):
     """values[i][j]: a relative error; each cell coloured pass (< passmark) / look closer / fail (> fail)."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
@@ -449,34 +456,11 @@ def error_heatmap(ax, rows, cols, values, title, passmark=1e-7, fail=1e-3):
     ax.set_title(title, fontsize=10)
     ax.grid(False)
 
-
-def flat(grads: dict, names=core.PARAM_NAMES) -> np.ndarray:
-    """Every entry of every gradient in one vector (n,), in ``names`` order."""
-    return np.concatenate([np.asarray(grads[k], dtype=float).ravel() for k in names])
-
-
-def cosine(a, b) -> float:
-    """cos of the angle between two vectors of the same shape: a.b / (|a| |b|)."""
-    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
-    return float(a @ b / math.sqrt(float(a @ a) * float(b @ b)))
-
-
-def clipping_curves(G, thresholds) -> dict:
-    """For a flat gradient G (n,): cosine with G after elementwise and after global-norm
-    clipping at each threshold, and the fraction of entries elementwise clipping cuts."""
-    G = np.asarray(G, dtype=float)
-    norm = float(np.linalg.norm(G))
-    return {"elementwise": np.array([cosine(G, np.clip(G, -c, c)) for c in thresholds]),
-            "global": np.array([cosine(G, G * min(1.0, c / norm)) for c in thresholds]),
-            "cut": np.array([np.mean(np.abs(G) > c) for c in thresholds])}
-
-
 def plot_clipping(G, threshold, thresholds, curves, show):
     """Two panels for notebook 06's slider: entries after vs before clipping at ``threshold``
     (the entries ``show`` of G), and the ``curves`` of ``clipping_curves`` against threshold."""
     G = np.asarray(G, dtype=float)
-    elem = np.clip(G, -threshold, threshold)
-    glob = G * min(1.0, threshold / np.linalg.norm(G))
+    elem, glob = _clip(G, threshold, "elementwise"), _clip(G, threshold, "global")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.3))
     ax1.plot(G[show], elem[show], ".", ms=2, color="C1", label="elementwise")
     ax1.plot(G[show], glob[show], ".", ms=2, color="C0", label="global norm")
@@ -499,13 +483,13 @@ def plot_clipping(G, threshold, thresholds, curves, show):
     plt.tight_layout()
     plt.show()
 
-
-# --- notebooks 07-09
+# ------------------------------------------------------------------- the recall task
 #
-# The recall task (notebook 07; the LSTM notebook reuses it). Alphabet "abc.?": a
-# sequence is one symbol a/b/c, then k filler dots, then a "?"; the target is a dot at
-# every step except the last, where it is the first symbol. Only the last step needs a
-# memory, and the only input that helps it lies k + 1 steps back.
+# Notebook 07 trains a vanilla RNN on it, notebook 10 gives an LSTM the same test
+# (experiments/recall_sweep.py sweeps both). Alphabet "abc.?": a sequence is one symbol
+# a/b/c, then k filler dots, then a "?"; the target is a dot at every step except the
+# last, where it is the first symbol. Only the last step needs a memory, and the only
+# input that helps it lies k + 1 steps back.
 
 RECALL_VOCAB = core.Vocab.from_text("abc.?")
 RECALL_SYMBOLS = RECALL_VOCAB.encode("abc")          # ids of the symbols to remember
@@ -537,22 +521,18 @@ def recall_batch(k: int, batch_size: int, rng: np.random.Generator):
     targets[-1] = first
     return inputs, targets
 
-
 def last_logits(params: dict, inputs) -> np.ndarray:
     """The logits at the last step of each sequence: inputs (T, B) -> (V, B).
 
-    params: a vanilla RNN's or an LSTM's (notebook 10). Every sequence starts from a zero
-    state.
+    params: a vanilla RNN's or an LSTM's; the cell's own step (``core.CELLS``) runs
+    every sequence from a zero state (``core.zero_state``).
     """
-    _, V, H = core.check_any_params(params)
-    h = np.zeros((H, np.shape(inputs)[1]))
-    c = np.zeros_like(h)                   # the LSTM's cell state
+    cell = core.CELLS[core.cell_of(params)]
+    core.check_params(params)
+    state = core.zero_state(params, np.shape(inputs)[1])
     for x_t in np.asarray(inputs):
-        if core.cell_of(params) == "lstm":
-            h, c, _, _ = core.lstm_cell(params, x_t, h, c)
-        else:
-            h = np.tanh(params["Wxh"][:, x_t] + params["Whh"] @ h + params["bh"])
-    return params["Why"] @ h + params["by"]
+        state = cell.step(params, x_t, state)
+    return params["Why"] @ state[0] + params["by"]
 
 
 def recall_accuracy(model, k: int, rng: np.random.Generator, n: int = RECALL_EVAL_SEQUENCES) -> float:
@@ -570,54 +550,49 @@ def recall_accuracy(model, k: int, rng: np.random.Generator, n: int = RECALL_EVA
         raise ValueError(f"model must return logits of shape ({RECALL_VOCAB.size}, {n}), got {logits.shape}")
     return float(np.mean(np.argmax(logits, axis=0) == targets[-1]))
 
-
-def sigma_max(W) -> float:
-    """Largest singular value of W (H, H): the most W can stretch a vector, ||W v|| <= sigma_max ||v||."""
-    return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
-
-
-# --- notebook 10
-# The LSTM notebook reuses the recall task above (recall_batch, recall_accuracy) and trains
-# both cells the same way: a fresh batch of 32 sequences per update, gradients averaged over
-# the batch and clipped to global norm 5, Adagrad at 0.05, 500 updates, the generator
-# seeded with [seed, k].
-
-
-def _recall_grads(params, x, y):
-    """Summed loss, grads and the last hidden state (H, B) for a recall batch, either cell."""
-    H, B = params["Why"].shape[1], x.shape[1]
-    zeros = np.zeros((H, B))
-    if core.cell_of(params) == "lstm":
-        loss, grads, h, _ = core.lstm_loss_and_grads_batch(params, x, y, zeros, zeros.copy())
-    else:
-        loss, grads, h = core.loss_and_grads_batch(params, x, y, zeros)
-    return loss, grads, h
-
-
 def train_recall(k: int, cell: str = "rnn", seed: int = 0,
                  hidden_size: int = RECALL_BUDGET["hidden_size"],
                  iters: int = RECALL_BUDGET["num_updates"],
                  batch_size: int = RECALL_BUDGET["batch_size"],
-                 learning_rate: float = RECALL_BUDGET["learning_rate"], callback=None) -> dict:
+                 learning_rate: float = RECALL_BUDGET["learning_rate"],
+                 init: dict | None = None, callback=None, return_optimizer: bool = False):
     """A model of ``cell`` ("rnn" or "lstm") trained on the recall task with k fillers.
 
-    The RNN starts from ``init_params``, the LSTM from ``lstm_init_params`` (forget bias 1);
-    both draw weights and batches from ``np.random.default_rng([seed, k])``.
-    ``callback(iteration, params)`` runs after every update. Returns the params.
+    The budget of ``RECALL_BUDGET``: ``iters`` updates, each on a fresh ``recall_batch``
+    of ``batch_size`` sequences from zero states, with the gradients averaged over the
+    batch, clipped to global norm ``RECALL_BUDGET["clip"]`` and given to ``core.Adagrad``.
+    The cell's initialiser (``core.CELLS[cell].init_params``: the gist's 0.01 * N(0, 1),
+    for the LSTM with forget bias 1) and the batches draw from one generator,
+    ``np.random.default_rng([seed, k])``.
+
+    init: {name: array} to put in place of those initial parameters, e.g.
+    ``{"Whh": np.eye(H)}`` for notebook 07's identity start. They replace the drawn ones
+    after the draw (so the batches are the same as without ``init``), and are copied.
+    ``callback(iteration, params)`` runs after every update.
+    Returns the trained params, or with ``return_optimizer`` the ``core.Adagrad`` that
+    trained them (``.params`` the weights, ``.mem`` its memory of squared gradients).
     """
+    if cell not in core.CELLS:
+        raise ValueError(f"cell must be one of {list(core.CELLS)}, got {cell!r}")
+    model = core.CELLS[cell]
     rng = np.random.default_rng([seed, k])
-    init = core.lstm_init_params if cell == "lstm" else core.init_params
-    params = init(RECALL_VOCAB.size, hidden_size, rng)
+    params = model.init_params(RECALL_VOCAB.size, hidden_size, rng)
+    for name, value in (init or {}).items():
+        if name not in params or np.shape(value) != params[name].shape:
+            raise ValueError(f"init[{name!r}] must be one of the {cell} parameters {list(params)} "
+                             f"with its shape, got shape {np.shape(value)}")
+        params[name] = np.array(value, dtype=params[name].dtype)      # a copy: Adagrad updates it in place
     opt = core.Adagrad(params, learning_rate)
+    start = core.zero_state(params, batch_size)      # every sequence starts from zero (only read)
     for it in range(iters):
         x, y = recall_batch(k, batch_size, rng)
-        _, grads, _ = _recall_grads(params, x, y)
+        _, grads, *_ = model.loss_and_grads_batch(params, x, y, *start)
         grads, _ = core.clip_global_norm({n: g / batch_size for n, g in grads.items()},
                                          RECALL_BUDGET["clip"])
         opt.step(grads)
         if callback is not None:
             callback(it, params)
-    return params
+    return opt if return_optimizer else params
 
 
 def recall_answers(params, k: int, rng: np.random.Generator, n: int = RECALL_EVAL_SEQUENCES) -> np.ndarray:
