@@ -282,41 +282,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _number(kind, zero_ok=False):
-    """An argparse type: a finite number of ``kind`` above 0 (or also 0, if zero_ok)."""
-    what = f"{'a non-negative' if zero_ok else 'a positive'} {kind.__name__}"
-
-    def parse(s):
+def _arg(convert, check, what: str):
+    """An argparse type: the text converted (int or float), then checked by the core's helper."""
+    def parse(text):
         try:
-            v = kind(s)
-        except ValueError:
-            v = None
-        if v is None or not math.isfinite(v) or v < 0 or (v == 0 and not zero_ok):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
-        return v
+            return check(convert(text))
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     return parse
 
 
-def _seed(s):
-    """An argparse type: an int in [0, 2**63), what a checkpoint can store as meta."""
-    try:
-        v = int(s)
-    except ValueError:
-        v = -1
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63), got {s!r}")
-    return v
-
-
-def _fraction(s):
-    """An argparse type: a number in (0, 1]."""
-    try:
-        v = float(s)
-    except ValueError:
-        v = math.nan
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {s!r}")
-    return v
+_POSITIVE_INT = _arg(int, lambda v: core._check_int("", v), "a positive int")
+_COUNT = _arg(int, lambda v: core._check_int("", v, 0), "a non-negative int")
+_POSITIVE_FLOAT = _arg(float, lambda v: core._check_number("", v), "a positive float")
+_SEED = _arg(int, lambda v: core._check_int("", v, 0, 2**63 - 1), "an integer in [0, 2**63)")  # meta: int64
+_FRACTION = _arg(float, lambda v: core._check_number("", v, 0, 1), "a number in (0, 1]")
 
 
 _SHOWN_AS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -532,7 +512,7 @@ def main(argv=None) -> int:
     """
     parser = _Parser(prog="python -m charrnn_core", description="Train and sample a character-level RNN.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    pos_int, pos_float, count = _number(int), _number(float), _number(int, zero_ok=True)
+    pos_int, pos_float, count = _POSITIVE_INT, _POSITIVE_FLOAT, _COUNT
 
     t = sub.add_parser("train", help="train a model on a text file and save a checkpoint")
     t.add_argument("--data", required=True, help="UTF-8 text file to learn from")
@@ -545,8 +525,8 @@ def main(argv=None) -> int:
     t.add_argument("--iters", type=pos_int, default=2000)
     t.add_argument("--batch-size", type=pos_int, default=1)
     t.add_argument("--clip", type=pos_float, default=5.0, help="elementwise clip limit")
-    t.add_argument("--seed", type=_seed, default=0)
-    t.add_argument("--train-fraction", type=_fraction, default=1.0,
+    t.add_argument("--seed", type=_SEED, default=0)
+    t.add_argument("--train-fraction", type=_FRACTION, default=1.0,
                    help="train on this leading share of the text, hold out the rest (default 1)")
     t.add_argument("--float32", action="store_true", help="train in float32 (faster)")
     t.add_argument("--print-every", type=pos_int, default=100)
@@ -558,7 +538,7 @@ def main(argv=None) -> int:
     s.add_argument("--length", type=count, default=500)
     s.add_argument("--temperature", type=pos_float, default=1.0)
     s.add_argument("--prime", default="", help="text to start from (default: first character)")
-    s.add_argument("--seed", type=_seed, default=0)
+    s.add_argument("--seed", type=_SEED, default=0)
 
     say, args = _Stdout(), None
     try:
