@@ -365,12 +365,15 @@ def _check_out(out: str, data: str) -> None:
         raise ValueError(f"--out: cannot write {out!r}: {e.strerror}") from None
 
 
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")  # v2, v1
+
+
 def _memory_limit() -> float:
     """Bytes this process may use: physical memory, or a smaller cgroup limit (Binder, Docker)."""
     limits = []
     with contextlib.suppress(ValueError, OSError, AttributeError):
         limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    for name in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    for name in _CGROUP_LIMITS:  # "max" (no limit) is not a number and is skipped
         with contextlib.suppress(OSError, ValueError):
             with open(name) as f:
                 limits.append(int(f.read().strip()))

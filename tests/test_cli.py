@@ -613,3 +613,98 @@ def test_a_fifo_as_data_is_refused_within_seconds(tmp_path):
                        cwd=tmp_path, timeout=10)
     assert code == 2 and time.perf_counter() - began < 10
     one_line_error(err, "not a regular file", "fifo")
+
+
+# ------------------------------------------------------- memory guard, start-up, prime
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_the_memory_estimate_covers_what_training_really_allocates(cell):
+    """_training_bytes is at least the peak NumPy allocation of a real run, for either cell."""
+    import tracemalloc
+    text = TINY.read_text(encoding="utf-8")
+    V, H, T, B, iters = core.Vocab.from_text(text).size, 64, 25, 16, 3
+    tracemalloc.start()
+    try:
+        core.train(text, hidden_size=H, seq_length=T, batch_size=B, num_iters=iters, cell=cell)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = cio._training_bytes(cell, V, H, T, B, iters, len(text), 8)
+    assert peak <= estimate < 4 * peak  # enough, and not so much that sizes that fit are refused
+
+
+def test_the_memory_guard_reads_a_cgroup_limit(tmp_path, monkeypatch, capsys):
+    """Inside a container with a 100 MB limit, a run that needs more is refused, naming the options."""
+    limit = tmp_path / "memory.max"
+    limit.write_text("100000000\n")
+    monkeypatch.setattr(cio, "_CGROUP_LIMITS", (str(tmp_path / "missing"), str(limit)))
+    assert cio._memory_limit() == 100_000_000
+    code, _, err = main(["train", "--data", TINY, "--hidden-size", "3000", "--out",
+                         tmp_path / "m.safetensors"], capsys)
+    assert code == 2
+    one_line_error(err, "--hidden-size 3000", "0.1 GiB")
+    limit.write_text("max\n")  # cgroup v2's "no limit"
+    assert cio._memory_limit() > 100_000_000
+
+
+# `python -m charrnn_core train ...`, but saying "up" on stderr once the interpreter itself is
+# running. A Ctrl-C before charrnn_core's first line runs (Python's own start-up, runpy finding
+# and compiling the module: the first few milliseconds) is Python's, which no program can catch.
+AS_MAIN = ("import runpy, sys; sys.stderr.write('up\\n'); sys.stderr.flush(); "
+           "runpy.run_module('charrnn_core', run_name='__main__', alter_sys=True)")
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.2, 0.4, 0.8])
+def test_ctrl_c_while_starting_up_shows_no_traceback(tmp_path, delay):
+    """SIGINT while NumPy loads, the arguments are read or the text is loaded: 130, no traceback."""
+    p = subprocess.Popen([sys.executable, "-c", AS_MAIN, "train", "--data", str(TINY), "--iters",
+                          "10000000", "--hidden-size", "8", "--sample-every", "0", "--out",
+                          str(tmp_path / "m.safetensors")], cwd=tmp_path, env=subprocess_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert p.stderr.readline() == "up\n"
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert "Traceback" not in err, err
+    assert p.returncode == 130, (p.returncode, err)
+
+
+def test_ctrl_c_after_stdout_broke_still_exits_130(tmp_path):
+    """Stdout closed, then Ctrl-C: the run saves and exits 130 (not 1), with one line per problem."""
+    path = tmp_path / "m.safetensors"
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.Popen([sys.executable, "-m", "charrnn_core", "train", "--data", str(TINY),
+                          "--hidden-size", "8", "--seq-length", "10", "--iters", "10000000",
+                          "--print-every", "1", "--sample-every", "0", "--checkpoint-every", "0",
+                          "--out", str(path)], cwd=tmp_path, env=subprocess_env(), stdout=w,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(w)
+    try:
+        deadline = time.monotonic() + 30
+        while not path.exists() and time.monotonic() < deadline:  # wait until training runs
+            time.sleep(0.2)
+            if p.poll() is not None:
+                break
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "stopped by SIGINT" in err and "stdout" in err
+    assert cio.load_checkpoint(path)[2]["iteration"] >= 1
+
+
+def test_a_prime_with_a_lone_surrogate_is_one_line(tmp_path, trained):
+    """--prime with bytes that are not UTF-8 (a lone surrogate in argv): one line naming prime."""
+    code, _, err = cli("sample", "--checkpoint", trained, "--prime", b"ab\xff".decode("utf-8", "surrogateescape"),
+                       cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, "prime", "surrogate")

@@ -330,3 +330,20 @@ def test_batch_streams_cuts_the_text_into_b_contiguous_columns():
     for b in range(3):
         np.testing.assert_array_equal(x[:, b], data[b * 7:(b + 1) * 7])
     np.testing.assert_array_equal(core.batch_streams(data, 1, 4)[:, 0], data)
+
+
+def test_sampling_from_huge_finite_weights_gives_the_greedy_ids_without_warnings():
+    """Why * 1e307 overflows the logits to inf: sampling still gives valid ids, no NaN, no warning."""
+    import warnings
+    params = core.init_params(5, 4, np.random.default_rng(0), scale=1.0)
+    params["Why"] *= 1e307
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ids = core.sample(params, np.zeros((4, 1)), 0, 50, np.random.default_rng(1))
+    h, greedy = np.zeros((4, 1)), []
+    ix = 0
+    for _ in range(50):  # the most likely character each time, computed without softmax
+        h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h + params["bh"])
+        ix = int(np.argmax(np.nan_to_num(params["Why"] @ h + params["by"])))
+        greedy.append(ix)
+    assert ids == greedy
