@@ -7,11 +7,15 @@ check's error measure, clipping) rather than writing it again. Tested in
 ``tests/test_nbtools.py`` and ``tests/test_nbtools_recall.py``.
 
     exercise grading   exercise, WrongAnswer, call, compare, compare_all, compare_normwise,
-                       grade_rnn_step, grade_softmax_loss_grad, grade_bptt_step
+                       grade_rnn_step, grade_softmax_loss_grad, grade_bptt_step,
+                       BPTT_MISTAKES, gist_bptt_step, name_bptt_mistake, grade_bptt_step_named
+                       STEP_MISTAKES, name_step_mistake, grade_step_named (02),
+                       grade_logit_grad, grade_window_loss_grad, grade_slope (03)
     data               ROOT, CORPUS, CHECKPOINT, load_corpus, load_pretrained, held_out_text
     numbers            moving_average, spectral_radius, sigma_max, perplexity, counted, flat,
                        cosine, clipping_curves, error_table
-    figures            style, show_matrix, draw_unrolled_rnn, error_heatmap, plot_clipping
+    figures            style, show_matrix, draw_unrolled_rnn, error_heatmap, plot_clipping,
+                       draw_backward_step
     the recall task    RECALL_*, recall_batch, last_logits, recall_accuracy, train_recall,
                        recall_answers (notebooks 07 and 10)
 
@@ -257,6 +261,268 @@ def grade_bptt_step(bptt_step, rng) -> None:
     _with_context(f"the whole loop over T={T} steps",
                   lambda: compare_normwise("dhnext (dL/dhprev)", dhnext, numeric))
 
+# Known mistakes in the body of the backward loop (notebook 04), each as the change it makes to
+# the gist's step; name_bptt_mistake recognises them by their output on one random step.
+BPTT_MISTAKES = {
+    "minus_one": "the -1 in dy is missing: dy must be p - onehot(target), not p",
+    "use_dhnext": "dhnext is not added into dh (only the path through y_t is counted)",
+    "transpose": "dhnext is Whh @ dhraw: going back needs the transpose, Whh.T @ dhraw",
+    "tanh": "the tanh derivative is missing: dhraw = (1 - h * h) * dh",
+    "bh": "dbh is never accumulated: grads['bh'] += dhraw is missing",
+    "h_prev": "dWhh pairs dhraw with h_t; it needs h_{t-1} (h_prev), what Whh multiplied",
+}
+
+def gist_bptt_step(params, grads, dhnext, x, target, h, h_prev, p, mistake=None):
+    """The gist's loop body, or it with one of BPTT_MISTAKES planted: returns dhnext for t-1."""
+    dy = p.copy()
+    if mistake != "minus_one":
+        dy[target] -= 1
+    grads["Why"] += dy @ h.T
+    grads["by"] += dy
+    dh = params["Why"].T @ dy + (0 if mistake == "use_dhnext" else dhnext)
+    dhraw = dh if mistake == "tanh" else (1 - h * h) * dh
+    if mistake != "bh":
+        grads["bh"] += dhraw
+    grads["Wxh"] += dhraw @ x.T
+    grads["Whh"] += dhraw @ (h if mistake == "h_prev" else h_prev).T
+    return (params["Whh"] if mistake == "transpose" else params["Whh"].T) @ dhraw
+
+def name_bptt_mistake(bptt_step, rng):
+    """The description in BPTT_MISTAKES whose output ``bptt_step`` reproduces on one random step
+    (grads and returned dhnext, to 1e-9), or None if it matches none of them."""
+    V, H = 5, 4
+    params = _random_model(rng, V, H)
+    ix, target = 1, 3
+    h_prev, dhnext = 0.5 * rng.standard_normal((H, 1)), 0.5 * rng.standard_normal((H, 1))
+    h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+    p = core.softmax(params["Why"] @ h + params["by"])
+    args = (dhnext, core.one_hot(ix, V), target, h, h_prev, p)
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    try:
+        got = np.asarray(bptt_step(_copy(params), grads, *(a.copy() if isinstance(a, np.ndarray) else a
+                                                           for a in args)), dtype=float)
+    except Exception:  # noqa: BLE001 - a learner's error is reported by the grader, not here
+        return None
+    for mistake, description in BPTT_MISTAKES.items():
+        want = {k: np.zeros_like(v) for k, v in params.items()}
+        want_dhnext = gist_bptt_step(params, want, *args, mistake=mistake)
+        if got.shape == want_dhnext.shape and np.allclose(got, want_dhnext, rtol=1e-9, atol=1e-12) and all(
+                np.shape(grads[k]) == want[k].shape and np.allclose(grads[k], want[k], rtol=1e-9, atol=1e-12)
+                for k in want):
+            return description
+    return None
+
+def grade_bptt_step_named(bptt_step, rng) -> None:
+    """``grade_bptt_step``; when it fails and the answer shows a known mistake's signature, the
+    WrongAnswer also names that mistake (``name_bptt_mistake``)."""
+    try:
+        grade_bptt_step(bptt_step, rng)
+    except WrongAnswer as e:
+        mistake = name_bptt_mistake(bptt_step, np.random.default_rng(0))
+        if mistake is None:
+            raise
+        raise WrongAnswer(f"{e}\n  likely mistake: {mistake}") from None
+
+# Known mistakes in one forward step (notebook 02's my_step), each as the change it makes to
+# the step; name_step_mistake recognises them by their output on one random model.
+STEP_MISTAKES = {
+    "tanh": "the tanh is missing: h = tanh(Wxh x + Whh h_prev + bh)",
+    "bh": "bh is missing from h: h = tanh(Wxh x + Whh h_prev + bh)",
+    "recurrence": "Whh @ h_prev is missing from h: the previous state feeds into the new one",
+    "by": "by is missing from the logits: y = Why h + by",
+    "sign": "the loss has the wrong sign: it is -ln p[target], never negative",
+    "log10": "the loss uses log10: the series measures in nats, -np.log (the natural log)",
+}
+
+def _planted_step(params, ix, h_prev, target, mistake=None):
+    """One forward step (h, p, loss), or it with one of STEP_MISTAKES planted."""
+    z = (params["Wxh"][:, [ix]] + (0 if mistake == "recurrence" else params["Whh"] @ h_prev)
+         + (0 if mistake == "bh" else params["bh"]))
+    h = z if mistake == "tanh" else np.tanh(z)
+    p = core.softmax(params["Why"] @ h + (0 if mistake == "by" else params["by"]))
+    loss = {"sign": np.log(p[target, 0]), "log10": -np.log10(p[target, 0])}.get(mistake, -np.log(p[target, 0]))
+    return h, p, float(loss)
+
+def name_step_mistake(step, rng):
+    """The description in STEP_MISTAKES whose output ``step(params, ix, h_prev, target)``
+    reproduces on one random model (h, p and loss, to 1e-9), or None if it matches none."""
+    V, H = 5, 4
+    params = _random_model(rng, V, H)
+    h_prev, ix, target = 0.5 * rng.standard_normal((H, 1)), 1, 3
+    try:
+        with np.errstate(all="ignore"):
+            got = [np.asarray(g, dtype=float) for g in step(_copy(params), ix, h_prev.copy(), target)]
+    except Exception:  # noqa: BLE001 - a learner's error is reported by the grader, not here
+        return None
+    for mistake, description in STEP_MISTAKES.items():
+        want = _planted_step(params, ix, h_prev, target, mistake)
+        if len(got) == 3 and all(g.shape == np.shape(w) and np.allclose(g, w, rtol=1e-9, atol=1e-12)
+                                 for g, w in zip(got, want)):
+            return description
+    return None
+
+def grade_step_named(step, rng, trials: int = 3, what: str = "my_step") -> None:
+    """Grade ``step(params, ix, h_prev, target) -> (h (H, 1), p (V, 1), loss)`` (notebook 02).
+
+    h, p and loss are compared with ``charrnn_core.rnn_step`` and ``softmax`` on ``trials``
+    random models and one more whose logits are near 1000 (where the textbook softmax
+    overflows). A WrongAnswer names the wrong quantities, and the likely mistake when the
+    answer shows a known one's signature (``name_step_mistake``, or an overflow)."""
+    for trial in range(trials + 1):
+        V, H = int(rng.integers(3, 9)), int(rng.integers(2, 7))
+        params = _random_model(rng, V, H)
+        big = trial == trials
+        if big:
+            params["by"] += 1000.0                   # logits near 1000: the same p, but exp overflows
+        h_prev = 0.5 * rng.standard_normal((H, 1))
+        ix, target = int(rng.integers(V)), int(rng.integers(V))
+        with np.errstate(all="ignore"):
+            got = call(step, _copy(params), ix, h_prev.copy(), target, what=what)
+        if not (isinstance(got, tuple) and len(got) == 3):
+            raise WrongAnswer(f"{what} should return the tuple (h, p, loss), got {type(got).__name__}")
+        h = core.rnn_step(params, [ix], h_prev)
+        p = core.softmax(params["Why"] @ h + params["by"])
+        context = f"a random model with V={V}, H={H}, input {ix}, target {target}" + (
+            ", logits near 1000" if big else "")
+        try:
+            _with_context(context, lambda: compare_all(
+                {"h": got[0], "p": got[1], "loss": got[2]},
+                {"h": h, "p": p, "loss": np.float64(-np.log(p[target, 0]))}, tol=1e-9))
+        except WrongAnswer as e:
+            mistake = name_step_mistake(step, np.random.default_rng(0))
+            if big and mistake is None and not np.all(np.isfinite(np.asarray(got[1], dtype=float))):
+                mistake = ("the textbook softmax np.exp(y) / np.sum(np.exp(y)) overflows at large "
+                           "logits: subtract the largest logit first (or call softmax)")
+            if mistake is None:
+                raise
+            raise WrongAnswer(f"{e}\n  likely mistake: {mistake}") from None
+
+def _normwise(name, got, want, tol=core.GRAD_CHECK_TOL, against=""):
+    """compare_normwise's check with its message, against ``want`` described by ``against``."""
+    compare(name, got, want, tol=math.inf)           # shape and finiteness
+    err = core.norm_rel_error(got, want)
+    if err > tol:
+        raise WrongAnswer(f"{name}: relative error {err:.1e}{against} (needs < {tol:.0e})")
+
+def _logit_grad_mistake(got, p, onehot):
+    """The likely mistake when ``got`` should be dL/dy = p - onehot (columns), or None."""
+    got = np.asarray(got, dtype=float).reshape(p.shape)
+    rows = p.copy()
+    rows[np.flatnonzero(onehot.any(axis=1))] -= 1    # what dy[targets] -= 1 does to a (V, T) array
+    signatures = [
+        (p, "the gradient is p itself: the -1 at the target (dy[targets[t]] -= 1) is missing"),
+        (onehot - p, "the sign is flipped: dL/dy = p - onehot(target), not onehot - p"),
+        (p - 1, "1 is subtracted from every entry; only the target's entry gets -1"),
+        ((p - onehot) / p.shape[1], "dys is divided by T: the window's loss is a sum over steps, "
+                                    "so its gradient is not averaged") if p.shape[1] > 1 else (None, ""),
+        (rows, "dys[targets] -= 1 subtracts 1 from whole rows; index the column too: "
+               "dys[targets, np.arange(T)] -= 1") if p.shape[1] > 1 else (None, ""),
+    ]
+    for want, description in signatures:
+        if want is not None and core.norm_rel_error(got, want) < 1e-6:
+            return description
+    return None
+
+def grade_logit_grad(answer, y, k) -> None:
+    """Grade an answer for dL/dy of L = -ln softmax(y)[k] (y: V logits) against finite
+    differences, norm-wise at ``core.GRAD_CHECK_TOL`` (notebook 03); a WrongAnswer names the
+    likely mistake (p without the -1, the sign flipped, -1 everywhere)."""
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    try:
+        answer = np.asarray(answer, dtype=float).reshape(-1, 1)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"give {len(y)} numbers, one per character") from None
+    if answer.shape != y.shape:
+        raise WrongAnswer(f"give {len(y)} numbers, one per character, not {answer.size}")
+    loss = lambda: float(np.log(np.exp(y - y.max()).sum()) + y.max() - y[k, 0])  # noqa: E731
+    numeric = core.numerical_gradient(loss, y)
+    try:
+        _normwise("dL/dy", answer, numeric, against=" against finite differences")
+    except WrongAnswer as e:
+        mistake = ("all zeros: p is close to onehot(target) here, not equal to it; compute p - onehot"
+                   if not np.any(answer) else _logit_grad_mistake(answer, core.softmax(y), core.one_hot(k, len(y))))
+        raise WrongAnswer(f"{e}" + (f"\n  likely mistake: {mistake}" if mistake else "")) from None
+
+def grade_window_loss_grad(fn, rng, trials: int = 3) -> None:
+    """Grade ``fn(ys, targets) -> (loss, dys)`` for a window of logits ys (V, T) (notebook 03).
+
+    loss = sum_t -ln softmax(ys[:, t])[targets[t]] and dys (V, T) its gradient, every
+    comparison norm-wise at ``core.GRAD_CHECK_TOL``: dys against finite differences (logits
+    near 0), and against p - onehot computed stably on one trial with logits near 1000
+    (where an unshifted softmax overflows). A WrongAnswer names the likely mistake: a mean
+    instead of a sum (off by exactly T), the missing -1, an overflowing softmax, ..."""
+    for trial in range(trials):
+        V, T = int(rng.integers(3, 9)), int(rng.integers(2, 6))
+        shift = 1000.0 if trial == trials - 1 else 0.0
+        ys = 2.0 * rng.standard_normal((V, T)) + shift
+        targets = rng.integers(V, size=T)
+        with np.errstate(all="ignore"):
+            got = call(fn, ys.copy(), targets.copy(), what="window_loss_and_grad")
+        if not (isinstance(got, tuple) and len(got) == 2):
+            raise WrongAnswer(f"window_loss_and_grad should return the tuple (loss, dys), got {type(got).__name__}")
+        p = core.softmax(ys)
+        onehot = np.zeros((V, T))
+        onehot[targets, np.arange(T)] = 1
+        top = ys.max(axis=0)                         # -ln p = log-sum-exp(y) - y_target, computed stably
+        def window_loss():
+            return float(np.sum(top + np.log(np.exp(ys - top).sum(axis=0)) - ys[targets, np.arange(T)]))
+        loss = window_loss()
+        context = f"  [random logits around {shift:g}, V={V}, T={T}]"
+        wrong, mistakes = [], []
+        try:
+            got_loss = float(np.asarray(got[0], dtype=float))
+        except (TypeError, ValueError):
+            raise WrongAnswer(f"loss should be a number, got {type(got[0]).__name__}{context}") from None
+        err = core.norm_rel_error(got_loss, loss) if math.isfinite(got_loss) else math.inf
+        if err > core.GRAD_CHECK_TOL:
+            wrong.append(f"loss: {got_loss:.6g}, expected {loss:.6g}")
+            if math.isfinite(got_loss) and core.norm_rel_error(got_loss * T, loss) < 1e-9:
+                mistakes.append(f"the loss is the mean over the T={T} steps (off by exactly T): "
+                                "the window's loss is their sum")
+            elif math.isfinite(got_loss) and core.norm_rel_error(-got_loss, loss) < 1e-9:
+                mistakes.append("the loss has the wrong sign: it is -ln p, never negative")
+        want = p - onehot if shift else core.numerical_gradient(window_loss, ys)
+        against = " against p - onehot" if shift else " against finite differences"
+        try:
+            _normwise("dys", got[1], want, against=against)
+        except WrongAnswer as e:
+            wrong.append(str(e))
+            dys = np.asarray(got[1], dtype=float) if np.shape(got[1]) == (V, T) else None
+            if dys is not None and np.all(np.isfinite(dys)):
+                mistakes.append(_logit_grad_mistake(dys, p, onehot))
+        if shift and not (math.isfinite(got_loss) and np.all(np.isfinite(np.asarray(got[1], dtype=float)))):
+            mistakes = ["the softmax overflows at logits near 1000 (exp(1000) is inf): "
+                        "subtract each column's largest logit first"]
+        if wrong:
+            hint = "".join(f"\n  likely mistake: {m}" for m in mistakes if m)
+            raise WrongAnswer("; ".join(wrong) + context + hint)
+
+def grade_slope(fn, rng) -> None:
+    """Grade ``fn(f, y, d, eps)``: the centred difference (f(y + eps d) - f(y - eps d)) / (2 eps),
+    a slope *measured* along direction d (notebook 03). Checked on functions whose formula the
+    learner has not seen, with several eps, so only a measurement passes; a WrongAnswer names a
+    one-sided difference, a missing 2, or an eps other than the one given."""
+    for eps in (1e-1, 1e-2, 1e-3):
+        V = int(rng.integers(3, 7))
+        a, b, c = rng.standard_normal((3, V, 1))
+        f = lambda z: float(np.sum(a * np.sin(2 * z)) + np.sum(b * z) ** 3 + np.exp(np.sum(c * z) / V))  # noqa: E731
+        y, d = rng.standard_normal((V, 1)), rng.standard_normal((V, 1))
+        got = call(fn, f, y.copy(), d.copy(), eps, what="slope")
+        try:
+            got = float(np.asarray(got, dtype=float))
+        except (TypeError, ValueError):
+            raise WrongAnswer(f"slope should return one number, got {type(got).__name__}") from None
+        want = (f(y + eps * d) - f(y - eps * d)) / (2 * eps)
+        if not core.norm_rel_error(got, want) < 1e-9:
+            signatures = [((f(y + eps * d) - f(y)) / eps, "a one-sided difference (f(y + eps d) - f(y)) / eps: "
+                                                          "use the centred one, f(y + eps d) - f(y - eps d)"),
+                          (2 * want, "the 2 is missing: divide by 2 eps, the distance between y - eps d and y + eps d"),
+                          *[((f(y + e * d) - f(y - e * d)) / (2 * e), f"eps = {e:g} is used, not the eps given ({eps:g})")
+                            for e in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6) if e != eps]]
+            mistake = next((m for w, m in signatures if core.norm_rel_error(got, w) < 1e-9), None)
+            raise WrongAnswer(f"slope: {got:.8g}, expected {want:.8g} for a function you have not seen "
+                              f"(eps = {eps:g})" + (f"\n  likely mistake: {mistake}" if mistake else ""))
+
 # ------------------------------------------------------------------------------ data
 
 
@@ -482,6 +748,59 @@ def plot_clipping(G, threshold, thresholds, curves, show):
     ax2.legend(fontsize=8, loc="center right")
     plt.tight_layout()
     plt.show()
+
+def draw_backward_step(part1, part2, t, chars=None):
+    """Notebook 04's slider: the backward loop at iteration ``t`` on the unrolled chain.
+
+    part1[s], part2[s]: the norms of the two parts of dL/dh_s, (1) Why.T @ dy_s from y_s and
+    (2) dhnext from h_{s+1} (T,) each. Top: the chain h_0 .. h_{T-1}, the steps the loop has
+    done (s > t) filled, step t with its two incoming arrows and their norms. Bottom: both
+    norms for every step done so far (hatched: part 2). ``chars``: input characters, as labels.
+    Returns the figure.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    part1, part2 = np.asarray(part1, dtype=float), np.asarray(part2, dtype=float)
+    T = part1.size
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.6), gridspec_kw={"height_ratios": [1.15, 1]})
+    for s in range(T):
+        done, now = s > t, s == t
+        for y, label in ((0.0, f"$h_{{{s}}}$"), (1.6, f"$y_{{{s}}}$")):
+            top.add_patch(FancyBboxPatch((s - 0.3, y - 0.25), 0.6, 0.5, boxstyle="round,pad=0.03",
+                                         fc="#fde2c8" if now else ("#e8e8e8" if done else "white"),
+                                         ec="black", lw=2.2 if now else 0.8, ls="-" if done or now else ":"))
+            top.text(s, y, label, ha="center", va="center", fontsize=10)
+        if chars is not None:
+            top.text(s, -0.55, repr(chars[s]), ha="center", va="top", fontsize=9, color="dimgray")
+        if s + 1 < T:
+            top.annotate("", xy=(s + 0.7, 0), xytext=(s + 0.3, 0), arrowprops=dict(arrowstyle="-|>", color="gray"))
+    top.annotate("", xy=(t, 0.27), xytext=(t, 1.33),
+                 arrowprops=dict(arrowstyle="-|>", lw=3, color="#0072B2"))          # (1) down from y_t
+    top.text(t + 0.08, 0.8, f"① {part1[t]:.3f}", color="#0072B2", fontsize=10, ha="left", va="center")
+    if t + 1 < T:
+        top.annotate("", xy=(t + 0.32, -0.08), xytext=(t + 0.68, -0.08),
+                     arrowprops=dict(arrowstyle="-|>", lw=3, color="#D55E00", ls="--"))  # (2) back from h_{t+1}
+        top.text(t + 0.5, -0.9, f"② {part2[t]:.3f}", color="#D55E00", fontsize=10, ha="center", va="top")
+    top.set_xlim(-0.6, T - 0.4)
+    top.set_ylim(-1.35, 2.0)
+    top.axis("off")
+    share = f"② is {part2[t] / part1[t]:.0%} of ①" if part1[t] > 0 else ""
+    top.set_title(f"backward loop, iteration t = {t}: dh_{t} = ① Why.T dy_{t} + ② dhnext  "
+                  f"(norms; {share})", fontsize=10)
+    steps = np.arange(T)
+    shown = steps >= t
+    bottom.bar(steps[shown] - 0.2, part1[shown], width=0.4, color="#0072B2", label="① ‖Why.T dy_t‖, from y_t")
+    bottom.bar(steps[shown] + 0.2, part2[shown], width=0.4, color="#D55E00", hatch="//", edgecolor="white",
+               label="② ‖dhnext‖, from h_t+1")
+    bottom.axvspan(t - 0.5, t + 0.5, color="#fde2c8", alpha=0.6, zorder=0)
+    bottom.set_xlim(-0.6, T - 0.4)
+    bottom.set_ylim(0, 1.25 * max(part1.max(), part2.max()))
+    bottom.set_xticks(steps)
+    bottom.set_xlabel("time step t (the loop runs from the right to the left)")
+    bottom.set_ylabel("norm of the part")
+    bottom.legend(loc="upper left", ncol=2)
+    fig.tight_layout()
+    return fig
 
 # ------------------------------------------------------------------- the recall task
 #

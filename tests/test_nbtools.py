@@ -189,6 +189,28 @@ def test_grade_bptt_step_names_the_gradients_a_mistake_breaks():
         nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, transpose=False), np.random.default_rng(2))
 
 
+def test_name_bptt_mistake_recognises_each_planted_mistake_and_not_the_right_step():
+    assert nbtools.name_bptt_mistake(_bptt_step, np.random.default_rng(0)) is None
+    for mistake, description in nbtools.BPTT_MISTAKES.items():
+        planted = lambda *a, m=mistake: nbtools.gist_bptt_step(*a, mistake=m)  # noqa: E731
+        assert nbtools.name_bptt_mistake(planted, np.random.default_rng(1)) == description
+    with pytest.raises(WrongAnswer, match="likely mistake: the -1 in dy is missing"):
+        nbtools.grade_bptt_step_named(lambda *a: nbtools.gist_bptt_step(*a, mistake="minus_one"),
+                                      np.random.default_rng(3))
+    nbtools.grade_bptt_step_named(_bptt_step, np.random.default_rng(3))
+
+
+def test_draw_backward_step_shows_the_two_norms_of_step_t():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = nbtools.draw_backward_step([0.25, 0.2, 0.3], [0.05, 0.04, 0.0], t=1, chars="abc")
+    texts = [x.get_text() for x in fig.axes[0].texts]
+    assert "① 0.200" in texts and "② 0.040" in texts
+    assert sum(len(bars) for bars in fig.axes[1].containers) == 4   # bars of the steps done: t = 1, 2
+    plt.close(fig)
+
+
 def test_show_matrix_and_draw_unrolled_rnn_draw_without_error():
     import matplotlib
     matplotlib.use("Agg")
@@ -214,6 +236,75 @@ def test_graders_pass_right_answers_and_fail_planted_mistakes_for_any_seed(seed)
         nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False), rng())
     with pytest.raises(WrongAnswer, match="^Wxh: relative error.*Whh.*bh.*dhnext"):
         nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), rng())
+
+
+def test_grade_step_named_passes_the_step_and_names_each_planted_mistake():
+    nbtools.grade_step_named(_rnn_step, np.random.default_rng(0))
+    for mistake, description in nbtools.STEP_MISTAKES.items():
+        planted = lambda *a, m=mistake: nbtools._planted_step(*a, mistake=m)  # noqa: E731
+        with pytest.raises(WrongAnswer) as e:
+            nbtools.grade_step_named(planted, np.random.default_rng(1))
+        assert f"likely mistake: {description}" in str(e.value)
+    assert nbtools.name_step_mistake(_rnn_step, np.random.default_rng(2)) is None
+
+
+def _textbook_softmax_step(params, ix, h_prev, target):
+    h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+    y = params["Why"] @ h + params["by"]
+    p = np.exp(y) / np.sum(np.exp(y))
+    return h, p, float(-np.log(p[target, 0]))
+
+
+def test_grade_step_named_fails_a_softmax_that_overflows_only_at_large_logits():
+    with pytest.raises(WrongAnswer, match=r"(?s)logits near 1000.*likely mistake: the textbook softmax"):
+        nbtools.grade_step_named(_textbook_softmax_step, np.random.default_rng(0))
+
+
+def test_grade_logit_grad_checks_against_finite_differences_and_names_the_mistake():
+    y = np.array([2.0, 1.0, 0.1, -1.0])
+    p = core.softmax(y.reshape(-1, 1)).ravel()
+    nbtools.grade_logit_grad(p - np.eye(4)[1], y, 1)
+    nbtools.grade_logit_grad([1.0, 0.0, -1.0, 0.0], [50.0, 0.0, 0.0, 0.0], 2)   # sure and wrong
+    for answer, signature in ((p, "-1 at the target .* is missing"), (np.eye(4)[1] - p, "sign is flipped"),
+                              (p - 1, "every entry"), (np.zeros(4), "all zeros")):
+        with pytest.raises(WrongAnswer, match=f"(?s)relative error.*likely mistake: .*{signature}"):
+            nbtools.grade_logit_grad(answer, y, 1)
+    with pytest.raises(WrongAnswer, match="give 4 numbers"):
+        nbtools.grade_logit_grad([1.0, 2.0], y, 1)
+
+
+def test_grade_window_loss_grad_names_mean_missing_minus_one_rows_and_overflow():
+    nbtools.grade_window_loss_grad(_softmax_loss_grad, np.random.default_rng(5))
+
+    def mean_loss(ys, t):
+        loss, dys = _softmax_loss_grad(ys, t)
+        return loss / len(t), dys
+
+    def whole_rows(ys, t):
+        loss, _ = _softmax_loss_grad(ys, t)
+        dys = core.softmax(ys)
+        dys[t] -= 1
+        return loss, dys
+
+    cases = {"off by exactly T": mean_loss, "whole rows": whole_rows,
+             "p itself": lambda y, t: _softmax_loss_grad(y, t, minus_one=False),
+             "overflows at logits near 1000": lambda y, t: _softmax_loss_grad(y, t, stable=False)}
+    for signature, fn in cases.items():
+        with pytest.raises(WrongAnswer, match=f"(?s)likely mistake: .*{signature}"):
+            nbtools.grade_window_loss_grad(fn, np.random.default_rng(5))
+
+
+def test_grade_slope_needs_a_measurement_with_the_eps_given():
+    centred = lambda f, y, d, eps: (f(y + eps * d) - f(y - eps * d)) / (2 * eps)  # noqa: E731
+    nbtools.grade_slope(centred, np.random.default_rng(4))
+    cases = {"one-sided": lambda f, y, d, eps: (f(y + eps * d) - f(y)) / eps,
+             "the 2 is missing": lambda f, y, d, eps: 2 * centred(f, y, d, eps),
+             "not the eps given": lambda f, y, d, eps: centred(f, y, d, 1e-5)}
+    for signature, fn in cases.items():
+        with pytest.raises(WrongAnswer, match=f"(?s)likely mistake: .*{signature}"):
+            nbtools.grade_slope(fn, np.random.default_rng(4))
+    with pytest.raises(WrongAnswer, match="function you have not seen"):
+        nbtools.grade_slope(lambda f, y, d, eps: 0.0, np.random.default_rng(4))   # a typed number
 
 
 # --- notebooks 05-06
