@@ -571,9 +571,9 @@ def norm_rel_error(a, b) -> float:
 
 
 def rel_error(a, b) -> float:
-    """Worst single entry's relative error max |a - b| / (|a| + |b|), 0 where both are 0 (notebook 03).
+    """Worst single entry's relative error max |a - b| / (|a| + |b|), 0 where both are 0 (notebook 05).
 
-    Notebooks 03 and 05: rounding noise on one tiny entry can score near 1 for correct
+    Notebook 05: rounding noise on one tiny entry can score near 1 for correct
     code, which is why the series' gradient checks use ``norm_rel_error`` instead.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
