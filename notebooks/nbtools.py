@@ -7,12 +7,16 @@ check's error measure, clipping) rather than writing it again. Tested in
 ``tests/test_nbtools.py`` and ``tests/test_nbtools_recall.py``.
 
     exercise grading   exercise, WrongAnswer, call, compare, compare_all, compare_normwise,
+                       check_generate_00, check_uniform_loss_00 (00),
                        grade_rnn_step, grade_softmax_loss_grad, grade_bptt_step,
                        BPTT_MISTAKES, gist_bptt_step, name_bptt_mistake, grade_bptt_step_named
                        STEP_MISTAKES, name_step_mistake, grade_step_named (02),
                        grade_logit_grad, grade_window_loss_grad, grade_slope (03)
-    data               ROOT, CORPUS, CHECKPOINT, load_corpus, load_pretrained, held_out_text
-    numbers            moving_average, spectral_radius, sigma_max, perplexity, counted, flat,
+                       sampled_check, scaled_gradient, bug_pattern, grade_centered_gradient,
+                       grade_mystery_bug, grade_factor_score (05)
+    data               ROOT, CORPUS, CHECKPOINT, load_corpus, load_pretrained, held_out_text,
+                       set_order_in_fresh_python (01)
+    numbers            moving_average, spectral_radius, sigma_max, perplexity, per_call_seconds, counted, flat,
                        cosine, clipping_curves, error_table
     figures            style, show_matrix, draw_unrolled_rnn, error_heatmap, plot_clipping,
                        draw_backward_step
@@ -270,6 +274,7 @@ BPTT_MISTAKES = {
     "tanh": "the tanh derivative is missing: dhraw = (1 - h * h) * dh",
     "bh": "dbh is never accumulated: grads['bh'] += dhraw is missing",
     "h_prev": "dWhh pairs dhraw with h_t; it needs h_{t-1} (h_prev), what Whh multiplied",
+    "dhnext_dh": "dhnext is Whh.T @ dh: it skips the tanh; it must be Whh.T @ dhraw",
 }
 
 def gist_bptt_step(params, grads, dhnext, x, target, h, h_prev, p, mistake=None):
@@ -285,7 +290,7 @@ def gist_bptt_step(params, grads, dhnext, x, target, h, h_prev, p, mistake=None)
         grads["bh"] += dhraw
     grads["Wxh"] += dhraw @ x.T
     grads["Whh"] += dhraw @ (h if mistake == "h_prev" else h_prev).T
-    return (params["Whh"] if mistake == "transpose" else params["Whh"].T) @ dhraw
+    return (params["Whh"] if mistake == "transpose" else params["Whh"].T) @ (dh if mistake == "dhnext_dh" else dhraw)
 
 def name_bptt_mistake(bptt_step, rng):
     """The description in BPTT_MISTAKES whose output ``bptt_step`` reproduces on one random step
@@ -323,6 +328,72 @@ def grade_bptt_step_named(bptt_step, rng) -> None:
             raise
         raise WrongAnswer(f"{e}\n  likely mistake: {mistake}") from None
 
+def _known_wrong_answer(got, named: dict) -> None:
+    """Raise WrongAnswer(message) for the first entry of ``named`` (message -> one wrong answer, or a
+    list of them, made with that mistake) that ``got`` equals to rounding."""
+    for message, wrongs in named.items():
+        for wrong in (wrongs if isinstance(wrongs, list) else [wrongs]):
+            if np.shape(got) == np.shape(wrong) and np.allclose(got, wrong, rtol=1e-9, atol=1e-12):
+                raise WrongAnswer(message)
+
+def _numbers(name, answer) -> np.ndarray:
+    try:
+        return np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"{name}: expected an array of numbers, got {type(answer).__name__}") from None
+
+def grade_dhnext_by_hand(answer, Whh, dhraw) -> None:
+    """Notebook 04, exercise 1: ``answer`` must be dhnext = Whh.T @ dhraw, an (H, 1) column (or (H,)),
+    checked against finite differences of dhraw . (Whh @ h). Known mistakes are named."""
+    H = Whh.shape[0]
+    got = _numbers("dhnext", answer)
+    if got.shape == (H, H):
+        raise WrongAnswer(f"dhnext: shape {got.shape}, expected ({H}, 1): `*` multiplies entry by entry "
+                          "(and broadcasts to a matrix); a matrix times a vector is `@` (np.dot)")
+    if got.shape not in ((H, 1), (H,)):
+        raise WrongAnswer(f"dhnext: shape {got.shape}, expected ({H}, 1)")
+    got = got.reshape(H, 1)
+    back = Whh.T @ dhraw
+    _known_wrong_answer(got, {
+        "that is Whh @ dhraw; going backwards needs the transpose, Whh.T @ dhraw": Whh @ dhraw,
+        "a tanh factor is applied: dhraw is already past the tanh (item 5), so dhnext is Whh.T @ dhraw":
+            [Whh.T @ ((1 - dhraw ** 2) * dhraw), (1 - back ** 2) * back,
+             Whh.T @ ((1 - np.tanh(dhraw) ** 2) * dhraw), (1 - np.tanh(back) ** 2) * back]})
+    h_probe = np.zeros((H, 1))
+    expected = core.numerical_gradient(lambda: (dhraw.T @ (Whh @ h_probe)).item(), h_probe)
+    err = core.norm_rel_error(got, expected)
+    if err > core.GRAD_CHECK_TOL:
+        raise WrongAnswer(f"not dL/dh_prev (relative error {err:.1e}): which matrix carries dhraw back?")
+
+def grade_param_names(answer, expected: set) -> None:
+    """Notebook 04, exercise 2: ``answer`` must be the set ``expected`` of parameter names."""
+    if isinstance(answer, str):
+        raise WrongAnswer(f"{answer!r} is a string, not a set of names (set({answer!r}) would be its "
+                          f"letters): write the names in braces, e.g. {{'{answer}'}}")
+    try:
+        answer = set(answer)
+    except TypeError:
+        raise WrongAnswer(f"expected a set of names such as {{'Why'}}, got {type(answer).__name__}") from None
+    unknown = sorted(map(str, answer - set(core.PARAM_NAMES)))
+    if unknown:
+        raise WrongAnswer(f"not parameter names: {unknown} (the five are {list(core.PARAM_NAMES)})")
+    if answer - expected:
+        raise WrongAnswer(f"{sorted(answer - expected)} come from dy and h_t alone, before dhnext enters")
+    if expected - answer:
+        raise WrongAnswer(f"missing {sorted(expected - answer)}: which lines use dhraw?")
+
+def grade_last_dh(answer, Why, h, p, target, expected) -> None:
+    """Notebook 04, exercise 3: dL/dh_{T-1} = Why.T @ (p - onehot(target)), against ``expected``
+    (finite differences); the missing -1 and dhraw given for dh are named."""
+    got = _numbers("dL/dh_{T-1}", answer)
+    dy = p.copy()
+    dy[target] -= 1
+    _known_wrong_answer(got, {
+        "that is Why.T @ p: dy is p minus the one-hot of the target (the -1)": Why.T @ p,
+        "that is dhraw, the gradient after the tanh (item 5); dL/dh_{T-1} comes before it: Why.T @ dy":
+            (1 - h * h) * (Why.T @ dy)})
+    compare_normwise("dL/dh_{T-1}", got, expected)
+
 # Known mistakes in one forward step (notebook 02's my_step), each as the change it makes to
 # the step; name_step_mistake recognises them by their output on one random model.
 STEP_MISTAKES = {
@@ -332,15 +403,20 @@ STEP_MISTAKES = {
     "by": "by is missing from the logits: y = Why h + by",
     "sign": "the loss has the wrong sign: it is -ln p[target], never negative",
     "log10": "the loss uses log10: the series measures in nats, -np.log (the natural log)",
+    "ix": "the loss is taken at ix, the input: it is -ln p[target], the character that comes next",
+    "reads_target": "h reads Wxh[:, [target]]: the step reads the input ix and predicts target",
+    "swap": "input and target are swapped: h reads Wxh[:, [ix]], the loss is -ln p[target]",
 }
 
 def _planted_step(params, ix, h_prev, target, mistake=None):
     """One forward step (h, p, loss), or it with one of STEP_MISTAKES planted."""
+    ix, target = {"swap": (target, ix), "reads_target": (target, target)}.get(mistake, (ix, target))
     z = (params["Wxh"][:, [ix]] + (0 if mistake == "recurrence" else params["Whh"] @ h_prev)
          + (0 if mistake == "bh" else params["bh"]))
     h = z if mistake == "tanh" else np.tanh(z)
     p = core.softmax(params["Why"] @ h + (0 if mistake == "by" else params["by"]))
-    loss = {"sign": np.log(p[target, 0]), "log10": -np.log10(p[target, 0])}.get(mistake, -np.log(p[target, 0]))
+    loss = {"sign": np.log(p[target, 0]), "log10": -np.log10(p[target, 0]),
+            "ix": -np.log(p[ix, 0])}.get(mistake, -np.log(p[target, 0]))
     return h, p, float(loss)
 
 def name_step_mistake(step, rng):
@@ -397,6 +473,51 @@ def grade_step_named(step, rng, trials: int = 3, what: str = "my_step") -> None:
                 raise
             raise WrongAnswer(f"{e}\n  likely mistake: {mistake}") from None
 
+def _one_number(answer, what: str) -> float:
+    """``answer`` as one float, or a WrongAnswer saying why it is not one (notebook 02)."""
+    if isinstance(answer, (str, bytes)):
+        raise WrongAnswer(f"{what}: {answer!r} is text; write the number itself, without quotes")
+    try:
+        a = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"{what}: {answer!r} is not a number") from None
+    if a.size != 1:
+        raise WrongAnswer(f"{what}: one number, not an array of shape {a.shape}")
+    return float(a.reshape(-1)[0])
+
+def grade_loss_of_p(answer) -> str:
+    """Notebook 02, exercise 1: the loss -ln 0.3 of p = (0.1, 0.6, 0.3) with target index 2."""
+    answer, p = _one_number(answer, "the loss of one step"), np.array([0.1, 0.6, 0.3])
+    hints = {math.log(0.3): "that is ln p: the loss is minus it", -math.log10(0.3): "that is log10: use ln",
+             0.3: "that is p[2] itself: the loss is -ln p[2]", 0.7: "that is 1 - p[2]: the loss is -ln p[2]",
+             -math.log(0.1): "that is the loss of index 0", -math.log(0.6): "that is the loss of index 1",
+             -np.log(p).sum(): "that is -ln p summed over all three: only the target's p[2] counts",
+             -np.log(p).mean(): "that is the mean of -ln p over all three: only the target's p[2] counts",
+             -(p * np.log(p)).sum(): "that is the entropy -sum p ln p: the loss is -ln p[target] alone"}
+    hint = next((h for v, h in hints.items() if math.isclose(answer, v, rel_tol=1e-6)), "it is -ln p[target]")
+    if math.isclose(answer, -math.log(0.3), rel_tol=1e-3):
+        hint = "the right value, rounded: compute it (-math.log(0.3)) instead of typing digits"
+    if not math.isclose(answer, -math.log(0.3), rel_tol=1e-9):
+        raise WrongAnswer(f"{answer} is not the loss: {hint}")
+    return f"{answer:.4f} nats"
+
+def grade_perfect_loss(answer) -> str:
+    """Notebook 02, exercise 2: the loss of a prediction that gives the target probability 1."""
+    answer = _one_number(answer, "the loss of a perfect prediction")
+    certain = core.softmax(np.array([[0.0], [1000.0], [0.0]]))
+    if not math.isclose(answer, -math.log(certain[1, 0]), abs_tol=1e-12):
+        hint = "1 is the probability; the loss is -ln of it" if answer == 1 else "the loss of certainty is -ln 1"
+        raise WrongAnswer(f"{answer}? {hint}")
+    return f"{abs(answer):.1f}, and a loss is never negative, since p <= 1"
+
+def caught_warnings(fn, *args):
+    """``(fn(*args), ["Category: message", ...])``: the result and every warning it raised."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args)
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught]
+
 def _normwise(name, got, want, tol=core.GRAD_CHECK_TOL, against=""):
     """compare_normwise's check with its message, against ``want`` described by ``against``."""
     compare(name, got, want, tol=math.inf)           # shape and finiteness
@@ -423,10 +544,33 @@ def _logit_grad_mistake(got, p, onehot):
             return description
     return None
 
-def grade_logit_grad(answer, y, k) -> None:
+def _one_logit_grad_mistake(answer, y, k, chars=None):
+    """grade_logit_grad's mistakes beyond _logit_grad_mistake's: another target, dL/dp instead
+    of dL/dy, the right numbers rounded (typed from a printout); or None."""
+    answer = np.asarray(answer, dtype=float).reshape(-1, 1)
+    p, V = core.softmax(y), len(y)
+    name = (lambda j: f"'{chars[j]}'") if chars else (lambda j: f"index {j}")  # noqa: E731
+    for j in range(V):
+        if j != k and core.norm_rel_error(answer, p - core.one_hot(j, V)) < 1e-6:
+            return f"this is p - onehot for the target {name(j)}; the target here is {name(k)}"
+    dL_dp = np.zeros_like(p)
+    dL_dp[k] = -1.0 / p[k, 0]
+    if core.norm_rel_error(answer, dL_dp) < 1e-6:
+        return ("this is dL/dp (-1/p at the target, 0 elsewhere), the gradient with respect to the "
+                "probabilities; dL/dy goes on through softmax: p - onehot(target)")
+    want = p - core.one_hot(k, V)
+    for d in range(1, 7):
+        if (np.allclose(np.round(answer, d), answer, rtol=0, atol=1e-12)
+                and np.abs(answer - want).max() <= 0.51 * 10.0 ** -d):
+            return (f"these are the right numbers rounded to {d} decimals, and the check needs full "
+                    "precision: compute them (np.exp ...), don't type printed, rounded numbers")
+    return None
+
+def grade_logit_grad(answer, y, k, chars=None) -> None:
     """Grade an answer for dL/dy of L = -ln softmax(y)[k] (y: V logits) against finite
     differences, norm-wise at ``core.GRAD_CHECK_TOL`` (notebook 03); a WrongAnswer names the
-    likely mistake (p without the -1, the sign flipped, -1 everywhere)."""
+    likely mistake (p without the -1, the sign flipped, -1 everywhere, another target, dL/dp,
+    rounded numbers). ``chars`` (optional) names the characters in those messages."""
     y = np.asarray(y, dtype=float).reshape(-1, 1)
     try:
         answer = np.asarray(answer, dtype=float).reshape(-1, 1)
@@ -439,8 +583,10 @@ def grade_logit_grad(answer, y, k) -> None:
     try:
         _normwise("dL/dy", answer, numeric, against=" against finite differences")
     except WrongAnswer as e:
-        mistake = ("all zeros: p is close to onehot(target) here, not equal to it; compute p - onehot"
-                   if not np.any(answer) else _logit_grad_mistake(answer, core.softmax(y), core.one_hot(k, len(y))))
+        p_k = float(core.softmax(y)[k, 0])
+        mistake = (f"all zeros: p - onehot is 0 only if p[target] = 1, and here p[target] = {p_k:.4g}; "
+                   "compute p - onehot" if not np.any(answer) else _logit_grad_mistake(answer, core.softmax(y), core.one_hot(k, len(y)))
+                   or _one_logit_grad_mistake(answer, y, k, chars))
         raise WrongAnswer(f"{e}" + (f"\n  likely mistake: {mistake}" if mistake else "")) from None
 
 def grade_window_loss_grad(fn, rng, trials: int = 3) -> None:
@@ -490,6 +636,12 @@ def grade_window_loss_grad(fn, rng, trials: int = 3) -> None:
             dys = np.asarray(got[1], dtype=float) if np.shape(got[1]) == (V, T) else None
             if dys is not None and np.all(np.isfinite(dys)):
                 mistakes.append(_logit_grad_mistake(dys, p, onehot))
+        rows = np.exp(ys - ys.max(axis=1, keepdims=True))
+        rows /= rows.sum(axis=1, keepdims=True)            # softmax over the wrong axis: each row sums to 1
+        if wrong and (core.norm_rel_error(got_loss, float(-np.log(rows[targets, np.arange(T)]).sum())) < 1e-9
+                      or (np.shape(got[1]) == (V, T) and core.norm_rel_error(got[1], rows - onehot) < 1e-6)):
+            mistakes = ["the softmax is over the wrong axis (axis=1, each row sums to 1): "
+                        "normalise each column, one step's V logits: axis=0"]
         if shift and not (math.isfinite(got_loss) and np.all(np.isfinite(np.asarray(got[1], dtype=float)))):
             mistakes = ["the softmax overflows at logits near 1000 (exp(1000) is inf): "
                         "subtract each column's largest logit first"]
@@ -517,11 +669,193 @@ def grade_slope(fn, rng) -> None:
             signatures = [((f(y + eps * d) - f(y)) / eps, "a one-sided difference (f(y + eps d) - f(y)) / eps: "
                                                           "use the centred one, f(y + eps d) - f(y - eps d)"),
                           (2 * want, "the 2 is missing: divide by 2 eps, the distance between y - eps d and y + eps d"),
+                          (eps * want, "the /eps is missing: divide by 2 eps, not by 2"),
+                          (2 * eps * want, "no division: divide f(y + eps d) - f(y - eps d) by 2 eps"),
                           *[((f(y + e * d) - f(y - e * d)) / (2 * e), f"eps = {e:g} is used, not the eps given ({eps:g})")
                             for e in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6) if e != eps]]
             mistake = next((m for w, m in signatures if core.norm_rel_error(got, w) < 1e-9), None)
             raise WrongAnswer(f"slope: {got:.8g}, expected {want:.8g} for a function you have not seen "
                               f"(eps = {eps:g})" + (f"\n  likely mistake: {mistake}" if mistake else ""))
+
+# ------------------------------------------------------------------ gradient checking (notebook 05)
+
+
+def sampled_check(params, inputs, targets, hprev, seed, h=1e-5, grad_fn=None, num_checks: int = 10) -> dict:
+    """The core's ``grad_check`` on ``num_checks`` entries per parameter drawn from
+    ``np.random.default_rng(seed)`` (so the same entries for the same seed and shapes), with
+    ``hprev`` cast to the parameters' dtype: a float32 model is checked in float32 (notebook 05)."""
+    hprev = np.asarray(hprev).astype(params["Whh"].dtype)
+    return core.grad_check(params, inputs, targets, hprev, num_checks=num_checks,
+                           rng=np.random.default_rng(seed), h=h, grad_fn=grad_fn)
+
+
+def scaled_gradient(grad_fn, factor, names=None):
+    """A grad_fn like ``grad_fn`` whose gradients (those in ``names``, default all) are ``factor``
+    times the right ones: a mistake of known size (notebook 05). The loss is unchanged."""
+
+    def scaled(*args):
+        loss, grads, *rest = grad_fn(*args)
+        grads = {k: g * np.asarray(factor, dtype=g.dtype) if names is None or k in names else g
+                 for k, g in grads.items()}
+        return (loss, grads, *rest)
+
+    return scaled
+
+
+def bug_pattern(per_parameter: dict, conditions: dict, fail: float = 1e-3) -> tuple:
+    """A check's result as yes/no answers (notebook 05): which parameters score above ``fail``,
+    which conditions do, and whether every parameter scores one common value below 0.99 (one
+    common factor; a score of 1 is a sign flip or a zero)."""
+    errs = list(per_parameter.values())
+    common_factor = max(errs) - min(errs) < 1e-6 * max(errs) and max(errs) < 0.99
+    return tuple(v > fail for v in errs) + tuple(v > fail for v in conditions.values()) + (common_factor,)
+
+
+def grade_centered_gradient(fn, rng, trials: int = 2) -> None:
+    """Grade ``fn(f, x, delta)``: the centred difference of ``f()`` for every entry of x, x nudged
+    in place and put back, two calls of f per entry (notebook 05). On ``trials`` random models
+    (V = 4, H = 3, T = 5), for every parameter, against the core's ``numerical_gradient`` and
+    against backprop, norm-wise at ``core.GRAD_CHECK_TOL``. A WrongAnswer names x not put back,
+    a one-sided difference, the missing 2 and the flipped sign."""
+    for trial in range(1, trials + 1):
+        p = core.init_params(4, 3, rng, scale=0.5)
+        x, y, h0 = rng.integers(4, size=5), rng.integers(4, size=5), np.tanh(rng.standard_normal((3, 1)))
+        loss_fn = lambda: core.forward(p, x, y, h0)[0]  # noqa: E731
+        backprop = core.loss_and_grads(p, x, y, h0)[1]
+        for name in core.PARAM_NAMES:
+            before, f, n = p[name].copy(), counted(loss_fn), p[name].size
+            got = call(fn, f, p[name], 1e-5, what="centered_gradient")
+            if not np.array_equal(p[name], before):
+                raise WrongAnswer(f"d{name}: the entries of x were not put back exactly")
+            if f.calls != 2 * n:
+                raise WrongAnswer(f"d{name}: {f.calls} calls of f for {n} entries" + (
+                    " is the one-sided difference; centered needs f(x - delta) too" if f.calls == n + 1 else
+                    "; the centered difference needs 2 per entry"))
+            numeric = core.numerical_gradient(loss_fn, p[name])
+            compare(f"d{name}", got, numeric, tol=math.inf)             # shape and finiteness
+            for want, mistake in (
+                    (2 * numeric, "exactly twice the slope: divide by 2 * delta, from x - delta to x + delta"),
+                    (-numeric, "the sign is flipped (a relative error of 1 is the sign flip's score): "
+                               "f(x + delta) - f(x - delta), not f(x - delta) - f(x + delta)")):
+                if core.norm_rel_error(np.asarray(got, dtype=float), want) < core.GRAD_CHECK_TOL:
+                    raise WrongAnswer(f"d{name}: {mistake}")
+            compare_normwise(f"d{name} (trial {trial})", got, numeric)
+            compare_normwise(f"d{name} (trial {trial}) against backprop", got, backprop[name])
+
+
+def grade_mystery_bug(answer, bugs, mystery, buggy, V: int, rng) -> None:
+    """Grade the name of the bug in ``mystery(p, x, y, h0)`` (notebook 05): ``buggy(p, x, y, h0,
+    bug=answer)`` must give the very same gradients on a fresh random model (V characters, H = 5,
+    T = 9), independently of the notebook's tables; ``bugs[0]`` names the correct version. A
+    WrongAnswer says which parameters the mystery and the answer get wrong and what tells them apart."""
+    if answer not in bugs[1:]:
+        raise WrongAnswer(f"answer must be one of {tuple(bugs[1:])}, got {answer!r}")
+    p = core.init_params(V, 5, rng, scale=0.7)
+    x, y, h0 = rng.integers(V, size=9), rng.integers(V, size=9), rng.standard_normal((5, 1))
+    right, got, named = (fn(p, x, y, h0)[1] for fn in (
+        lambda *a: buggy(*a, bug=bugs[0]), mystery, lambda *a: buggy(*a, bug=answer)))
+    if all(np.allclose(got[k], named[k]) for k in core.PARAM_NAMES):
+        return
+    wrong_in = lambda g: [k for k in core.PARAM_NAMES if not np.allclose(g[k], right[k])]  # noqa: E731
+    factor = lambda g: next((c for c in (-1.0, 0.5, 2.0) if all(  # noqa: E731
+        np.allclose(g[k], c * right[k]) for k in core.PARAM_NAMES)), None)
+    hint = "compare the two patterns in check_bug(...) and fingerprint(...)"
+    if wrong_in(got) == wrong_in(named):
+        hint = "the same parameters fail: compare the T = 1 and symmetric-Whh columns of fingerprint(...)"
+    elif factor(got) is not None:
+        c = factor(got)
+        hint = (f"every gradient of the mystery is {c:g} times the right one, so every parameter "
+                f"scores the same {abs(1 - c) / (1 + abs(c)):.3g}: one common factor")
+    elif factor(named) is not None:
+        c = factor(named)
+        hint = (f"{answer!r} makes every gradient {c:g} times the right one, so every parameter would "
+                f"score the same {abs(1 - c) / (1 + abs(c)):.3g}; the mystery's scores differ")
+    raise WrongAnswer(f"not {answer!r}: the mystery gets {wrong_in(got)} wrong, {answer!r} gets "
+                      f"{wrong_in(named)} wrong; {hint}")
+
+
+def grade_factor_score(answer, factor: float = 3) -> None:
+    """Grade |a - b| / (|a| + |b|) for a gradient ``factor`` times too big (a = factor * b), worked
+    out by hand (notebook 05). A WrongAnswer names another denominator, a sign flip's score
+    and the score of a factor 2 (the table's half_gradient and 1/3)."""
+    try:
+        answer = float(answer)
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"give one number, not {type(answer).__name__}") from None
+    c = float(factor)
+    mistakes = {abs(1 - c): "|a - b| / |b|; the denominator is |a| + |b|",
+                abs(1 - c) / c: "|a - b| / |a|; the denominator is |a| + |b|",
+                1.0: "the score of a sign flip (a = -b), not of a factor",
+                1 / 3: f"the score of a factor 2, |1 - 2| / (1 + 2) (half_gradient's); here a = {c:g} b"}
+    expected = abs(1 - c) / (1 + c)
+    for wrong, mistake in mistakes.items():
+        if not math.isclose(wrong, expected) and math.isclose(answer, wrong, rel_tol=1e-6):
+            raise WrongAnswer(f"{answer:g} is {mistake}")
+    if not math.isclose(answer, expected, rel_tol=1e-6):
+        raise WrongAnswer(f"{answer:g} is not |a - b| / (|a| + |b|) for a = {c:g} b")
+
+
+def check_generate_00(params, untrained, vocab, seed):
+    """Notebook 00, exercise 1: ``check(answer)`` for 200 characters after "Juliet." at temperature 0.5
+    from ``params`` with ``np.random.default_rng(seed + 7)``, the prime included.
+
+    The reference is computed here, so the notebook's check cell does not show the answer;
+    a wrong answer is matched against the usual slips (untrained weights, temperature, seed,
+    prime left out, a generator already used by an earlier call)."""
+    prime, n = "Juliet.", 200
+
+    def run(p=params, rng_seed=seed + 7, temperature=0.5, used=0):
+        rng = np.random.default_rng(rng_seed)
+        for _ in range(used + 1):
+            text = core.generate(p, vocab, prime, n, rng, temperature=temperature)
+        return text
+
+    @exercise("Exercise 1")
+    def check(answer):
+        assert isinstance(answer, str), f"answer_1 should be the text (a str), got {type(answer).__name__}"
+        expected = run()
+        if answer == expected:
+            return None
+        slips = {"the prime is missing: keep the whole text, prime included": expected[len(prime):],
+                 "that is the untrained model: use params_after": run(p=untrained),
+                 "that is a second text from the same generator: its first call had used up part of its "
+                 "random numbers; make a fresh np.random.default_rng(SEED + 7) for the answer": run(used=1)}
+        slips.update({f"that is temperature {t}, not 0.5": run(temperature=t) for t in (0.8, 1.0)})
+        slips.update({f"that is np.random.default_rng({s}), not SEED + 7": run(rng_seed=s)
+                      for s in (seed, seed + 1, 7) if s != seed + 7})
+        for slip, text in slips.items():
+            assert answer != text, slip
+        assert answer.startswith(prime), f"start with the prime {prime!r}"
+        assert len(answer) == len(prime) + n, f"{len(answer)} characters, expected {len(prime)} + {n}"
+        raise AssertionError("right length, different text: check the model, the seed and the temperature")
+
+    return check
+
+
+def check_uniform_loss_00(text, vocab, T=25):
+    """Notebook 00, exercise 2: ``check(answer)`` for the loss of one window of T predictions under
+    the uniform model, computed by ``core.forward`` with all weights zero (every prediction 1/V),
+    not by the formula; names the slips (one character, bits, log10, T - 1 or T + 1 predictions, sign)."""
+    zero = {k: np.zeros(shape) for k, shape in core.param_shapes(vocab.size, 8).items()}
+    ids = vocab.encode(text[1000:1000 + T + 1])
+    expected, _ = core.forward(zero, ids[:-1], ids[1:], np.zeros((8, 1)))
+
+    @exercise("Exercise 2")
+    def check(answer):
+        answer = float(answer)
+        slips = {expected / T: f"that is the loss of one character; a window has {T} predictions",
+                 expected / math.log(2): "that is in bits (log base 2); nats use the natural logarithm",
+                 expected / math.log(10): "that is log base 10; nats use the natural logarithm",
+                 expected * (T + 1) / T: f"a window of {T} characters has {T} predictions, not {T + 1}",
+                 expected * (T - 1) / T: f"off by one: a window of {T} characters has {T} predictions, not {T - 1}",
+                 -expected: "a loss is -ln p, so it is positive"}
+        for value, slip in slips.items():
+            assert not math.isclose(answer, value, rel_tol=1e-3), slip
+        assert math.isclose(answer, expected, rel_tol=1e-9), f"{answer} is not the uniform model's loss"
+        return f"{answer:.4f} nats per window"
+
+    return check
+
 
 # ------------------------------------------------------------------------------ data
 
@@ -557,6 +891,16 @@ def held_out_text(text: str) -> str:
     """The last 10 % of the corpus: text the shipped checkpoint never trained on."""
     return core.split_text(text, 0.9)[1]
 
+def set_order_in_fresh_python(path, hash_seed: int) -> list:
+    """``list(set(text))`` for the text of ``path``, as a new Python process started with
+    ``PYTHONHASHSEED=hash_seed`` computes it (notebook 01: a set's order follows the hash salt)."""
+    import json, os, subprocess, sys  # noqa: E401 - only this helper needs them
+    child = "import json, sys; print(json.dumps(list(set(open(sys.argv[1], encoding='utf-8').read()))))"
+    env = dict(os.environ, PYTHONHASHSEED=str(int(hash_seed)))
+    out = subprocess.run([sys.executable, "-c", child, str(path)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
 # --------------------------------------------------------------------------- numbers
 
 
@@ -575,6 +919,12 @@ def sigma_max(W) -> float:
 def perplexity(nats_per_char: float) -> float:
     """exp(loss per character): the number of equally likely characters it amounts to."""
     return math.exp(nats_per_char)
+
+def per_call_seconds(f, number: int = 2000, repeat: int = 7) -> float:
+    """Seconds per call of f(): the best of ``repeat`` timings of ``number`` calls each (the
+    least disturbed by whatever else the machine is doing). Machine-dependent (notebook 01)."""
+    import timeit
+    return min(timeit.repeat(f, number=number, repeat=repeat)) / number
 
 def counted(f):
     """f with a call counter: ``g = counted(f)``, then ``g.calls`` is how often g ran."""

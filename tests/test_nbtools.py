@@ -198,6 +198,42 @@ def test_name_bptt_mistake_recognises_each_planted_mistake_and_not_the_right_ste
         nbtools.grade_bptt_step_named(lambda *a: nbtools.gist_bptt_step(*a, mistake="minus_one"),
                                       np.random.default_rng(3))
     nbtools.grade_bptt_step_named(_bptt_step, np.random.default_rng(3))
+    with pytest.raises(WrongAnswer, match="likely mistake: dhnext is not added into dh") as e:
+        nbtools.grade_bptt_step_named(lambda *a: nbtools.gist_bptt_step(*a, mistake="use_dhnext"),
+                                      np.random.default_rng(3))
+    assert "Why:" not in str(e.value)
+    with pytest.raises(WrongAnswer, match="likely mistake: dhnext is Whh.T @ dh"):
+        nbtools.grade_bptt_step_named(lambda *a: nbtools.gist_bptt_step(*a, mistake="dhnext_dh"),
+                                      np.random.default_rng(3))
+
+
+def test_notebook_04_exercise_graders_name_the_common_mistakes():
+    Whh = np.array([[0.5, -1.0, 0.0], [2.0, 0.3, 0.0], [0.0, 1.0, -0.4]])
+    dhraw = np.array([[1.0], [0.0], [-2.0]])
+    nbtools.grade_dhnext_by_hand(Whh.T @ dhraw, Whh, dhraw)
+    nbtools.grade_dhnext_by_hand(list((Whh.T @ dhraw).ravel()), Whh, dhraw)
+    for wrong, match in ((Whh @ dhraw, "transpose"), (Whh.T * dhraw, "`@`"), (Whh * dhraw, "`@`"),
+                         (Whh.T @ ((1 - dhraw ** 2) * dhraw), "tanh factor"),
+                         ((1 - (Whh.T @ dhraw) ** 2) * (Whh.T @ dhraw), "tanh factor"),
+                         (np.ones((2, 1)), r"shape \(2, 1\)"), ("Whh.T @ dhraw", "array of numbers"),
+                         (2 * Whh.T @ dhraw, "not dL/dh_prev")):
+        with pytest.raises(WrongAnswer, match=match):
+            nbtools.grade_dhnext_by_hand(wrong, Whh, dhraw)
+    expected = {"Wxh", "Whh", "bh"}
+    nbtools.grade_param_names({"bh", "Whh", "Wxh"}, expected)
+    for wrong, match in (("Whh", "is a string, not a set"), (3, "expected a set"), ({"W"}, "not parameter names"),
+                         ({"Whh", "Wxh", "bh", "Why"}, r"\['Why'\] come from dy"), ({"Whh"}, "missing")):
+        with pytest.raises(WrongAnswer, match=match):
+            nbtools.grade_param_names(wrong, expected)
+    rng = np.random.default_rng(0)
+    Why, h = rng.standard_normal((4, 3)), np.tanh(rng.standard_normal((3, 1)))
+    p, target = core.softmax(rng.standard_normal((4, 1))), 2
+    dy = p - core.one_hot(target, 4)
+    nbtools.grade_last_dh(Why.T @ dy, Why, h, p, target, Why.T @ dy)
+    for wrong, match in ((Why.T @ p, "the -1"), ((1 - h * h) * (Why.T @ dy), "that is dhraw"),
+                         (dy, r"shape \(4, 1\)"), (Why.T @ dy * 1.01, "relative error")):
+        with pytest.raises(WrongAnswer, match=match):
+            nbtools.grade_last_dh(wrong, Why, h, p, target, Why.T @ dy)
 
 
 def test_draw_backward_step_shows_the_two_norms_of_step_t():
@@ -248,6 +284,16 @@ def test_grade_step_named_passes_the_step_and_names_each_planted_mistake():
     assert nbtools.name_step_mistake(_rnn_step, np.random.default_rng(2)) is None
 
 
+def test_grade_step_named_names_the_loss_taken_at_the_input_instead_of_the_target():
+    def loss_at_ix(params, ix, h_prev, target):
+        h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
+        p = core.softmax(params["Why"] @ h + params["by"])
+        return h, p, float(-np.log(p[ix, 0]))
+
+    with pytest.raises(WrongAnswer, match=r"(?s)^loss: relative error.*likely mistake: the loss is taken at ix"):
+        nbtools.grade_step_named(loss_at_ix, np.random.default_rng(0))
+
+
 def _textbook_softmax_step(params, ix, h_prev, target):
     h = np.tanh(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
     y = params["Why"] @ h + params["by"]
@@ -260,17 +306,71 @@ def test_grade_step_named_fails_a_softmax_that_overflows_only_at_large_logits():
         nbtools.grade_step_named(_textbook_softmax_step, np.random.default_rng(0))
 
 
+def test_grade_step_named_names_input_and_target_swapped_or_the_target_read_as_input():
+    import re
+    def reads(params, ix, h_prev, target, swap):
+        h = np.tanh(params["Wxh"][:, [target]] + params["Whh"] @ h_prev + params["bh"])
+        p = core.softmax(params["Why"] @ h + params["by"])
+        return h, p, float(-np.log(p[ix if swap else target, 0]))
+
+    for swap, description in ((True, "input and target are swapped"), (False, "h reads Wxh[:, [target]]")):
+        with pytest.raises(WrongAnswer, match=r"(?s)likely mistake: " + re.escape(description)):
+            nbtools.grade_step_named(lambda *a, s=swap: reads(*a, swap=s), np.random.default_rng(0))
+
+
+def test_grade_loss_of_p_passes_ln_and_names_one_minus_p_and_a_rounded_value():
+    assert nbtools.grade_loss_of_p(-np.log(0.3)).startswith("1.2040")
+    with pytest.raises(WrongAnswer, match="that is 1 - p"):
+        nbtools.grade_loss_of_p(0.7)
+    with pytest.raises(WrongAnswer, match="the right value, rounded"):
+        nbtools.grade_loss_of_p(1.204)
+    with pytest.raises(WrongAnswer, match="is text"):
+        nbtools.grade_loss_of_p("1.204")
+
+
+def test_grade_perfect_loss_turns_a_string_into_a_wrong_answer_not_a_type_error():
+    assert nbtools.grade_perfect_loss(0.0).startswith("0.0")
+    with pytest.raises(WrongAnswer, match="is text"):
+        nbtools.grade_perfect_loss("0")
+    with pytest.raises(WrongAnswer, match="not a number"):
+        nbtools.grade_perfect_loss([None, "x"])
+    with pytest.raises(WrongAnswer, match="1 is the probability"):
+        nbtools.grade_perfect_loss(1)
+
+
 def test_grade_logit_grad_checks_against_finite_differences_and_names_the_mistake():
     y = np.array([2.0, 1.0, 0.1, -1.0])
     p = core.softmax(y.reshape(-1, 1)).ravel()
     nbtools.grade_logit_grad(p - np.eye(4)[1], y, 1)
     nbtools.grade_logit_grad([1.0, 0.0, -1.0, 0.0], [50.0, 0.0, 0.0, 0.0], 2)   # sure and wrong
     for answer, signature in ((p, "-1 at the target .* is missing"), (np.eye(4)[1] - p, "sign is flipped"),
-                              (p - 1, "every entry"), (np.zeros(4), "all zeros")):
+                              (p - 1, "every entry"), (np.zeros(4), r"all zeros: .*here p\[target\] = 0\.2347")):
         with pytest.raises(WrongAnswer, match=f"(?s)relative error.*likely mistake: .*{signature}"):
             nbtools.grade_logit_grad(answer, y, 1)
     with pytest.raises(WrongAnswer, match="give 4 numbers"):
         nbtools.grade_logit_grad([1.0, 2.0], y, 1)
+
+
+def test_grade_logit_grad_names_wrong_target_dL_dp_and_rounded_numbers():
+    y = np.array([2.0, 1.0, 0.1, -1.0])
+    p = core.softmax(y.reshape(-1, 1)).ravel()
+    dL_dp = np.zeros(4)
+    dL_dp[1] = -1 / p[1]
+    for answer, signature in ((p - np.eye(4)[2], "target 'l'; the target here is 'h'"),
+                              (dL_dp, "this is dL/dp"),
+                              (np.round(p - np.eye(4)[1], 4), "rounded to 4 decimals")):
+        with pytest.raises(WrongAnswer, match=f"(?s)relative error.*likely mistake: .*{signature}"):
+            nbtools.grade_logit_grad(answer, y, 1, chars="ehlo")
+    sure = np.array([0.0, 0.0, 6.0, 0.0])                   # small entries: 4 decimals are 0.4 % off
+    rounded = np.round(core.softmax(sure.reshape(-1, 1)).ravel() - np.eye(4)[2], 4)
+    with pytest.raises(WrongAnswer, match="rounded to 4 decimals"):
+        nbtools.grade_logit_grad(rounded, sure, 2)
+    with pytest.raises(WrongAnswer, match="target index 0; the target here is index 2"):
+        nbtools.grade_logit_grad(core.softmax(sure.reshape(-1, 1)).ravel() - np.eye(4)[0], sure, 2)
+    off = p - np.eye(4)[1] + 0.01                           # a wrong answer near, not rounded
+    with pytest.raises(WrongAnswer) as e:
+        nbtools.grade_logit_grad(off, y, 1)
+    assert "likely mistake" not in str(e.value)
 
 
 def test_grade_window_loss_grad_names_mean_missing_minus_one_rows_and_overflow():
@@ -294,12 +394,25 @@ def test_grade_window_loss_grad_names_mean_missing_minus_one_rows_and_overflow()
             nbtools.grade_window_loss_grad(fn, np.random.default_rng(5))
 
 
+def test_grade_window_loss_grad_names_a_softmax_over_the_wrong_axis():
+    def wrong_axis(ys, t):
+        p = np.exp(ys - ys.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)                    # each row sums to 1, not each column
+        dys = p.copy()
+        dys[t, np.arange(len(t))] -= 1
+        return float(-np.log(p[t, np.arange(len(t))]).sum()), dys
+
+    with pytest.raises(WrongAnswer, match="(?s)likely mistake: the softmax is over the wrong axis"):
+        nbtools.grade_window_loss_grad(wrong_axis, np.random.default_rng(5))
+
+
 def test_grade_slope_needs_a_measurement_with_the_eps_given():
     centred = lambda f, y, d, eps: (f(y + eps * d) - f(y - eps * d)) / (2 * eps)  # noqa: E731
     nbtools.grade_slope(centred, np.random.default_rng(4))
     cases = {"one-sided": lambda f, y, d, eps: (f(y + eps * d) - f(y)) / eps,
              "the 2 is missing": lambda f, y, d, eps: 2 * centred(f, y, d, eps),
-             "not the eps given": lambda f, y, d, eps: centred(f, y, d, 1e-5)}
+             "not the eps given": lambda f, y, d, eps: centred(f, y, d, 1e-5),
+             "the /eps is missing": lambda f, y, d, eps: (f(y + eps * d) - f(y - eps * d)) / 2}
     for signature, fn in cases.items():
         with pytest.raises(WrongAnswer, match=f"(?s)likely mistake: .*{signature}"):
             nbtools.grade_slope(fn, np.random.default_rng(4))
@@ -403,3 +516,163 @@ def test_sigma_max_bounds_the_stretch_and_is_attained():
     vs = np.random.default_rng(4).standard_normal((6, 1000))
     assert np.all(np.linalg.norm(W @ vs, axis=0) <= s * np.linalg.norm(vs, axis=0) * (1 + 1e-12))
     assert abs(s - np.sqrt(np.max(np.linalg.eigvalsh(W.T @ W)))) < 1e-10
+
+
+def test_set_order_in_fresh_python_follows_the_hash_salt(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("the quick brown fox jumps over the lazy dog\n", encoding="utf-8")
+    salt_1 = nbtools.set_order_in_fresh_python(path, 1)
+    assert sorted(salt_1) == sorted(set(path.read_text(encoding="utf-8")))   # every character, once
+    assert nbtools.set_order_in_fresh_python(path, 1) == salt_1              # same salt, same order
+    assert any(nbtools.set_order_in_fresh_python(path, s) != salt_1 for s in (2, 3, 4))
+
+
+def test_per_call_seconds_is_the_best_repeat_divided_by_the_calls(monkeypatch):
+    import timeit
+    seen = {}
+
+    def fake_repeat(f, number, repeat):
+        seen.update(number=number, repeat=repeat)
+        return [0.5, 0.2, 0.3]
+
+    monkeypatch.setattr(timeit, "repeat", fake_repeat)
+    assert nbtools.per_call_seconds(lambda: None, number=100, repeat=3) == pytest.approx(0.002)
+    assert seen == {"number": 100, "repeat": 3}
+
+
+# --- notebook 05
+
+
+def _small_rnn(seed=0, V=5, H=4, T=6):
+    rng = np.random.default_rng(seed)
+    p = core.init_params(V, H, rng, scale=0.5)
+    return p, rng.integers(V, size=T), rng.integers(V, size=T), np.tanh(rng.standard_normal((H, 1)))
+
+
+def test_sampled_check_repeats_its_entries_and_checks_float32_in_float32():
+    p, x, y, h0 = _small_rnn()
+    a, b = (nbtools.sampled_check(p, x, y, h0, seed=7, num_checks=5) for _ in range(2))
+    assert a == b and max(a.values()) < core.GRAD_CHECK_TOL
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    e32 = nbtools.sampled_check(p32, x, y, h0, seed=7, num_checks=5)
+    assert min(e32.values()) > core.GRAD_CHECK_TOL              # float32 rounding at step 1e-5
+
+
+def test_scaled_gradient_is_a_mistake_of_known_size_in_the_named_parameters_only():
+    p, x, y, h0 = _small_rnn()
+    doubled = nbtools.scaled_gradient(core.loss_and_grads, 2.0, names=["Wxh"])
+    loss, g, _ = core.loss_and_grads(p, x, y, h0)
+    loss2, g2, _ = doubled(p, x, y, h0)
+    assert loss2 == loss and np.array_equal(g2["Wxh"], 2 * g["Wxh"]) and np.array_equal(g2["Whh"], g["Whh"])
+    errs = nbtools.sampled_check(p, x, y, h0, seed=1, grad_fn=nbtools.scaled_gradient(core.loss_and_grads, 0.5))
+    assert all(abs(e - 1 / 3) < 1e-6 for e in errs.values())
+
+
+def test_bug_pattern_reads_failures_conditions_and_a_common_factor():
+    assert nbtools.bug_pattern({"a": 1e-10, "b": 0.5}, {"T = 1": 1e-9}) == (False, True, False, False)
+    assert nbtools.bug_pattern({"a": 1 / 3, "b": 1 / 3}, {"c": 1 / 3})[-1] is True
+    assert nbtools.bug_pattern({"a": 1.0, "b": 1.0}, {"c": 1.0})[-1] is False      # a sign flip, not a factor
+
+
+def _centered(f, x, delta=1e-5, sign=1.0, half=0.5, restore=True):
+    grad = np.zeros_like(x, dtype=float)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + delta
+        fp = f()
+        x[ix] = old - delta
+        grad[ix] = sign * (fp - f()) * half / delta
+        x[ix] = old if restore else old - delta
+    return grad
+
+
+def test_grade_centered_gradient_passes_the_right_one_and_names_each_mistake():
+    nbtools.grade_centered_gradient(_centered, np.random.default_rng(0))
+    for kwargs, message in (({"sign": -1.0}, "the sign is flipped"), ({"half": 1.0}, "twice the slope"),
+                            ({"restore": False}, "not put back"), ({"delta": 1e-5, "half": 0.5 * 1.001}, "relative error")):
+        with pytest.raises(WrongAnswer, match=message):
+            nbtools.grade_centered_gradient(lambda f, x, d, kw=kwargs: _centered(f, x, **kw), np.random.default_rng(0))
+
+    def one_sided(f, x, delta):
+        f0, grad = f(), np.zeros_like(x)
+        for ix in np.ndindex(x.shape):
+            old = x[ix]
+            x[ix] = old + delta
+            grad[ix] = (f() - f0) / delta
+            x[ix] = old
+        return grad
+
+    with pytest.raises(WrongAnswer, match="is the one-sided difference"):
+        nbtools.grade_centered_gradient(one_sided, np.random.default_rng(0))
+
+
+def test_grade_mystery_bug_accepts_the_bug_and_says_what_tells_a_wrong_name_apart():
+    def buggy(p, x, y, h0, bug="none"):
+        loss, g, h = core.loss_and_grads(p, x, y, h0)
+        if bug == "half":
+            g = {k: v / 2 for k, v in g.items()}
+        elif bug == "why_doubled":
+            g = dict(g, Why=2 * g["Why"])
+        elif bug == "why_tripled":
+            g = dict(g, Why=3 * g["Why"])
+        return loss, g, h
+
+    bugs = ("none", "half", "why_doubled", "why_tripled")
+    mystery = lambda *a: buggy(*a, bug="half")  # noqa: E731
+    nbtools.grade_mystery_bug("half", bugs, mystery, buggy, 6, np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match=r"0.5 times the right one.*same 0.333"):
+        nbtools.grade_mystery_bug("why_doubled", bugs, mystery, buggy, 6, np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match=r"'half' makes every gradient 0.5 times"):
+        nbtools.grade_mystery_bug("half", bugs, lambda *a: buggy(*a, bug="why_doubled"), buggy, 6,
+                                  np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match="the same parameters fail"):
+        nbtools.grade_mystery_bug("why_tripled", bugs, lambda *a: buggy(*a, bug="why_doubled"), buggy, 6,
+                                  np.random.default_rng(0))
+    with pytest.raises(WrongAnswer, match="answer must be one of"):
+        nbtools.grade_mystery_bug("none", bugs, mystery, buggy, 6, np.random.default_rng(0))
+
+
+def test_grade_factor_score_names_denominators_sign_flip_and_the_factor_two_score():
+    nbtools.grade_factor_score(0.5, 3)
+    for answer, message in ((1 / 3, "factor 2"), (1.0, "sign flip"), (2.0, r"\|a - b\| / \|b\|"),
+                            (2 / 3, r"\|a - b\| / \|a\|"), (0.4, "is not")):
+        with pytest.raises(WrongAnswer, match=message):
+            nbtools.grade_factor_score(answer, 3)
+    nbtools.grade_factor_score(1 / 3, 2)                  # for a factor 2, 1/3 is right
+
+
+def _tiny_generate_setup():
+    vocab = core.Vocab.from_text("abcd efgh.\nJuliet")
+    trained = core.init_params(vocab.size, 6, np.random.default_rng(1), scale=0.5)
+    untrained = core.init_params(vocab.size, 6, np.random.default_rng(2))
+    return vocab, trained, untrained
+
+
+def test_check_generate_00_accepts_the_text_and_names_a_reused_generator(capsys):
+    vocab, trained, untrained = _tiny_generate_setup()
+    check = nbtools.check_generate_00(trained, untrained, vocab, seed=3)
+    right = core.generate(trained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=0.5)
+    assert check(right) is True
+    rng = np.random.default_rng(10)                       # one generator, used twice
+    core.generate(trained, vocab, "Juliet.", 200, rng, temperature=0.5)
+    with pytest.raises(WrongAnswer, match="same generator"):
+        check(core.generate(trained, vocab, "Juliet.", 200, rng, temperature=0.5))
+    with pytest.raises(WrongAnswer, match="temperature 1.0"):
+        check(core.generate(trained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=1.0))
+    with pytest.raises(WrongAnswer, match="untrained"):
+        check(core.generate(untrained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=0.5))
+    with pytest.raises(WrongAnswer, match="prime is missing"):
+        check(right[len("Juliet."):])
+
+
+def test_check_uniform_loss_00_accepts_T_ln_V_and_names_off_by_one_windows():
+    text = "".join(chr(97 + i % 20) for i in range(1100))
+    vocab = core.Vocab.from_text(text)
+    check = nbtools.check_uniform_loss_00(text, vocab, T=25)
+    assert check(25 * np.log(20)) is True                 # T ln V, worked by hand
+    with pytest.raises(WrongAnswer, match="not 24"):
+        check(24 * np.log(20))
+    with pytest.raises(WrongAnswer, match="not 26"):
+        check(26 * np.log(20))
+    with pytest.raises(WrongAnswer, match="one character"):
+        check(np.log(20))
