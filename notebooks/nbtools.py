@@ -356,6 +356,7 @@ def grade_dhnext_by_hand(answer, Whh, dhraw) -> None:
     back = Whh.T @ dhraw
     _known_wrong_answer(got, {
         "that is Whh @ dhraw; going backwards needs the transpose, Whh.T @ dhraw": Whh @ dhraw,
+        "the sign is flipped: the chain rule adds no minus sign, dhnext is +Whh.T @ dhraw": -back,
         "a tanh factor is applied: dhraw is already past the tanh (item 5), so dhnext is Whh.T @ dhraw":
             [Whh.T @ ((1 - dhraw ** 2) * dhraw), (1 - back ** 2) * back,
              Whh.T @ ((1 - np.tanh(dhraw) ** 2) * dhraw), (1 - np.tanh(back) ** 2) * back]})
@@ -820,14 +821,15 @@ def check_generate_00(params, untrained, vocab, seed):
                  "that is the untrained model: use params_after": run(p=untrained),
                  "that is a second text from the same generator: its first call had used up part of its "
                  "random numbers; make a fresh np.random.default_rng(SEED + 7) for the answer": run(used=1)}
-        slips.update({f"that is temperature {t}, not 0.5": run(temperature=t) for t in (0.8, 1.0)})
+        slips.update({f"that is temperature {t}, not 0.5": run(temperature=t) for t in (0.3, 0.8, 1.0)})
         slips.update({f"that is np.random.default_rng({s}), not SEED + 7": run(rng_seed=s)
                       for s in (seed, seed + 1, 7) if s != seed + 7})
         for slip, text in slips.items():
             assert answer != text, slip
         assert answer.startswith(prime), f"start with the prime {prime!r}"
         assert len(answer) == len(prime) + n, f"{len(answer)} characters, expected {len(prime)} + {n}"
-        raise AssertionError("right length, different text: check the model, the seed and the temperature")
+        raise AssertionError("right length, different text: use params_after, np.random.default_rng(SEED + 7) "
+                             "and temperature 0.5")
 
     return check
 
@@ -851,7 +853,7 @@ def check_uniform_loss_00(text, vocab, T=25):
                  -expected: "a loss is -ln p, so it is positive"}
         for value, slip in slips.items():
             assert not math.isclose(answer, value, rel_tol=1e-3), slip
-        assert math.isclose(answer, expected, rel_tol=1e-9), f"{answer} is not the uniform model's loss"
+        assert math.isclose(answer, expected, rel_tol=5e-4), f"{answer} is not the uniform model's loss (to 4 digits)"
         return f"{answer:.4f} nats per window"
 
     return check

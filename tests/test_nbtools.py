@@ -216,7 +216,7 @@ def test_notebook_04_exercise_graders_name_the_common_mistakes():
                          (Whh.T @ ((1 - dhraw ** 2) * dhraw), "tanh factor"),
                          ((1 - (Whh.T @ dhraw) ** 2) * (Whh.T @ dhraw), "tanh factor"),
                          (np.ones((2, 1)), r"shape \(2, 1\)"), ("Whh.T @ dhraw", "array of numbers"),
-                         (2 * Whh.T @ dhraw, "not dL/dh_prev")):
+                         (2 * Whh.T @ dhraw, "not dL/dh_prev"), (-(Whh.T @ dhraw), "sign is flipped")):
         with pytest.raises(WrongAnswer, match=match):
             nbtools.grade_dhnext_by_hand(wrong, Whh, dhraw)
     expected = {"Wxh", "Whh", "bh"}
@@ -663,6 +663,23 @@ def test_check_generate_00_accepts_the_text_and_names_a_reused_generator(capsys)
         check(core.generate(untrained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=0.5))
     with pytest.raises(WrongAnswer, match="prime is missing"):
         check(right[len("Juliet."):])
+
+
+def test_check_uniform_loss_00_accepts_4_significant_digits():
+    text = "".join(chr(97 + i % 20) for i in range(1100))
+    check = nbtools.check_uniform_loss_00(text, core.Vocab.from_text(text), T=25)
+    assert check(round(25 * np.log(20), 2)) is True and check(74.89) is True   # 74.8933 rounded
+    with pytest.raises(WrongAnswer, match="not the uniform"):
+        check(74.7)
+
+
+def test_check_generate_00_names_temperature_0_3_and_the_settings():
+    vocab, trained, untrained = _tiny_generate_setup()
+    check = nbtools.check_generate_00(trained, untrained, vocab, seed=3)
+    with pytest.raises(WrongAnswer, match="temperature 0.3"):
+        check(core.generate(trained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=0.3))
+    with pytest.raises(WrongAnswer, match="temperature 0.5"):
+        check(core.generate(trained, vocab, "Juliet.", 200, np.random.default_rng(10), temperature=0.65))
 
 
 def test_check_uniform_loss_00_accepts_T_ln_V_and_names_off_by_one_windows():
