@@ -8,8 +8,8 @@ check's error measure, clipping) rather than writing it again. Tested in
 
     exercise grading   exercise, WrongAnswer, call, compare, compare_all, compare_normwise,
                        check_generate_00, check_uniform_loss_00 (00),
-                       grade_rnn_step, grade_softmax_loss_grad, grade_bptt_step,
-                       BPTT_MISTAKES, gist_bptt_step, name_bptt_mistake, grade_bptt_step_named
+                       grade_bptt_step, BPTT_MISTAKES, gist_bptt_step, name_bptt_mistake,
+                       grade_bptt_step_named (04),
                        STEP_MISTAKES, name_step_mistake, grade_step_named (02),
                        grade_logit_grad, grade_window_loss_grad, grade_slope (03)
                        sampled_check, scaled_gradient, bug_pattern, grade_centered_gradient,
@@ -151,57 +151,6 @@ def _with_context(context, check):
         check()
     except WrongAnswer as e:
         raise WrongAnswer(f"{e}  [{context}]") from None
-
-def grade_rnn_step(rnn_step, rng, trials: int = 3) -> None:
-    """Grade ``rnn_step(params, ix, h_prev, target) -> (h (H, 1), p (V, 1), loss)``.
-
-    Runs it on ``trials`` fresh random models and inputs drawn from ``rng`` and compares
-    h, p and loss with one step of ``charrnn_core.forward``; raises WrongAnswer naming
-    the wrong quantity.
-    """
-    for _ in range(trials):
-        V, H = int(rng.integers(3, 9)), int(rng.integers(2, 7))
-        params = _random_model(rng, V, H)
-        h_prev = 0.5 * rng.standard_normal((H, 1))
-        ix, target = int(rng.integers(V)), int(rng.integers(V))
-        got = call(rnn_step, _copy(params), ix, h_prev.copy(), target, what="rnn_step")
-        if not (isinstance(got, tuple) and len(got) == 3):
-            raise WrongAnswer(f"rnn_step should return the tuple (h, p, loss), got {type(got).__name__}")
-        loss, (_, _, hs, ps) = core.forward(params, [ix], [target], h_prev)
-        _with_context(f"a random model with V={V}, H={H}, input {ix}, target {target}",
-                      lambda: compare_all({"h": got[0], "p": got[1], "loss": got[2]},
-                                          {"h": hs[0], "p": ps[0], "loss": np.float64(loss)}, tol=1e-9))
-
-def grade_softmax_loss_grad(fn, rng, trials: int = 3) -> None:
-    """Grade ``fn(ys, targets) -> (loss, dys)`` for a window of logits ys (V, T).
-
-    loss = sum_t -ln softmax(ys[:, t])[targets[t]] and dys (V, T) its gradient. Checked on
-    fresh random logits (one trial with logits near 1000, so an overflowing softmax
-    fails) against ``charrnn_core.softmax`` and against finite differences.
-    """
-    for trial in range(trials):
-        V, T = int(rng.integers(3, 9)), int(rng.integers(2, 6))
-        shift = 1000.0 if trial == trials - 1 else 0.0      # large logits: exp overflows unless shifted
-        ys = 2.0 * rng.standard_normal((V, T)) + shift
-        targets = rng.integers(V, size=T)
-        with np.errstate(all="ignore"):
-            got = call(fn, ys.copy(), targets.copy(), what="softmax_loss_grad")
-        if not (isinstance(got, tuple) and len(got) == 2):
-            raise WrongAnswer(f"softmax_loss_grad should return the tuple (loss, dys), got {type(got).__name__}")
-        p = np.hstack([core.softmax(ys[:, [t]]) for t in range(T)])
-        top = ys.max(axis=0)                        # -ln p = log-sum-exp(y) - y_target, computed stably
-        loss = float(sum(top[t] + np.log(np.exp(ys[:, t] - top[t]).sum()) - ys[targets[t], t]
-                         for t in range(T)))
-        dys = p.copy()
-        dys[targets, np.arange(T)] -= 1
-        context = f"random logits around {shift:g}, V={V}, T={T}"
-        _with_context(context, lambda: compare_all({"loss": got[0], "dys": got[1]},
-                                                   {"loss": np.float64(loss), "dys": dys}, tol=1e-9))
-        if shift == 0:                              # finite differences, independent of softmax
-            def window_loss():
-                return float(sum(np.log(np.exp(ys[:, t]).sum()) - ys[targets[t], t] for t in range(T)))
-            numeric = core.numerical_gradient(window_loss, ys)
-            _with_context(context, lambda: compare_normwise("dys", got[1], numeric))
 
 def grade_bptt_step(bptt_step, rng) -> None:
     """Grade one iteration of the gist's backward loop.

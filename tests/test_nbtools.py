@@ -127,23 +127,15 @@ def test_compare_normwise_uses_the_cores_norm_wise_error_and_pass_rule():
 
 
 def _rnn_step(params, ix, h_prev, target, squash=np.tanh):
+    """A right answer to notebook 02's step exercise (or, with another squash, a wrong one)."""
     h = squash(params["Wxh"][:, [ix]] + params["Whh"] @ h_prev + params["bh"])
     y = params["Why"] @ h + params["by"]
     p = np.exp(y - y.max()) / np.exp(y - y.max()).sum()
     return h, p, -np.log(p[target, 0])
 
 
-def test_grade_rnn_step_passes_the_right_step_and_names_what_is_wrong():
-    nbtools.grade_rnn_step(_rnn_step, np.random.default_rng(0))
-    with pytest.raises(WrongAnswer, match=r"^h: relative error.*p: relative error.*loss: relative error"):
-        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a, squash=lambda z: z), np.random.default_rng(0))
-    with pytest.raises(WrongAnswer, match="tuple"):
-        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a)[:2], np.random.default_rng(0))
-    with pytest.raises(WrongAnswer, match="rnn_step raised KeyError"):
-        nbtools.grade_rnn_step(lambda params, *a: params["W"], np.random.default_rng(0))
-
-
 def _softmax_loss_grad(ys, targets, stable=True, minus_one=True):
+    """A right answer to notebook 03's window exercise, or one of two planted mistakes."""
     z = ys - ys.max(axis=0) if stable else ys
     p = np.exp(z) / np.exp(z).sum(axis=0)
     cols = np.arange(ys.shape[1])
@@ -152,17 +144,6 @@ def _softmax_loss_grad(ys, targets, stable=True, minus_one=True):
     if minus_one:
         dys[targets, cols] -= 1
     return loss, dys
-
-
-def test_grade_softmax_loss_grad_catches_the_missing_minus_one_and_overflow():
-    nbtools.grade_softmax_loss_grad(_softmax_loss_grad, np.random.default_rng(1))
-    with pytest.raises(WrongAnswer) as e:
-        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False),
-                                        np.random.default_rng(1))
-    assert "dys: relative error" in str(e.value) and "loss:" not in str(e.value)
-    with pytest.raises(WrongAnswer, match="NaN or infinity.*1000"):
-        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, stable=False),
-                                        np.random.default_rng(1))
 
 
 def _bptt_step(params, grads, dhnext, x, target, h, h_prev, p, use_dhnext=True, transpose=True):
@@ -263,13 +244,7 @@ def test_show_matrix_and_draw_unrolled_rnn_draw_without_error():
 @pytest.mark.parametrize("seed", range(25))
 def test_graders_pass_right_answers_and_fail_planted_mistakes_for_any_seed(seed):
     rng = lambda: np.random.default_rng(seed)  # noqa: E731
-    nbtools.grade_rnn_step(_rnn_step, rng())
-    nbtools.grade_softmax_loss_grad(_softmax_loss_grad, rng())
     nbtools.grade_bptt_step(_bptt_step, rng())
-    with pytest.raises(WrongAnswer, match="^h: relative error"):
-        nbtools.grade_rnn_step(lambda *a: _rnn_step(*a, squash=lambda z: z), rng())
-    with pytest.raises(WrongAnswer, match="^dys: relative error"):
-        nbtools.grade_softmax_loss_grad(lambda y, t: _softmax_loss_grad(y, t, minus_one=False), rng())
     with pytest.raises(WrongAnswer, match="^Wxh: relative error.*Whh.*bh.*dhnext"):
         nbtools.grade_bptt_step(lambda *a: _bptt_step(*a, use_dhnext=False), rng())
 
