@@ -513,6 +513,15 @@ def main(argv=None) -> int:
     sizes, 1 when stdout could not be written, 128 + the signal's number after Ctrl-C
     (130), SIGTERM (143) or SIGHUP (129).
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the parser is built (before a command takes over)
+        _complain("python -m charrnn_core: interrupted")
+        return 130
+
+
+def _main(argv) -> int:
+    """The body of ``main``: build the parser, run the command, turn failures into one line."""
     parser = _Parser(prog="python -m charrnn_core", description="Train and sample a character-level RNN.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     pos_int, pos_float, count = _POSITIVE_INT, _POSITIVE_FLOAT, _COUNT
