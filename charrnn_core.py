@@ -548,9 +548,8 @@ def check_params(params) -> tuple[int, int]:
 
 def zero_state(params, batch_size: int = 1) -> tuple:
     """The state a sequence starts from: zero (H, B) arrays, (h,) or (h, c) (notebook 10)."""
-    cell, _, H = _check_model(params)
-    shape = (H, _check_int("batch_size", batch_size))
-    return tuple(np.zeros(shape, dtype=params["Why"].dtype) for _ in range(cell.state_size))
+    (cell, _, H), B = _check_model(params), _check_int("batch_size", batch_size)
+    return tuple(np.zeros((H, B), dtype=params["Why"].dtype) for _ in range(cell.state_size))
 
 
 # ------------------------------------------------------------------ gradient check
@@ -845,11 +844,12 @@ def sample(params, h, seed_ix: int, n: int, rng: np.random.Generator,
     ix, ixes = seed_ix, []
     with np.errstate(over="ignore", invalid="ignore"):  # huge weights or 1/temperature: see below
         for u in uniforms:
-            state = cell.step(params, [ix], state)
-            y = np.nan_to_num(params["Why"] @ state[0] + params["by"])  # an overflow: the largest float
+            state = cell.step(params, slice(ix, ix + 1), state)  # a slice: column ix as a view
+            y = params["Why"] @ state[0] + params["by"]
+            if not math.isfinite(y.max()):  # overflowed: the largest float instead, so no NaN
+                y = np.nan_to_num(y)
             p = softmax((y - y.max()) / temperature)  # shifted first: (y - max) / tau <= 0 cannot overflow
-            # inverse-CDF draw: the first id whose cumulative probability exceeds u
-            ix = min(int(np.searchsorted(np.cumsum(p), u, side="right")), V - 1)
+            ix = min(int(np.searchsorted(np.cumsum(p), u, side="right")), V - 1)  # inverse-CDF draw
             ixes.append(ix)
     return ixes
 
